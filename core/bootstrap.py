@@ -1,0 +1,108 @@
+"""The one composition root: Settings -> services wired to their adapters.
+
+Nothing here runs at import time; adapters call `bootstrap()` in their start-up hook and
+`Services.aclose()` in the matching shutdown hook. Tests pass fakes through the keyword arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from core.config import Settings
+from core.domain.ports import Clock, Lemmatizer, ReviewScheduler, Translator, UnitOfWorkFactory
+from core.domain.services import (
+    AccountService,
+    ConversationService,
+    DataService,
+    LanguageService,
+    PackService,
+    ReviewService,
+    SettingsService,
+    StatsService,
+    VocabularyService,
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    accounts: AccountService
+    languages: LanguageService
+    vocabulary: VocabularyService
+    reviews: ReviewService
+    packs: PackService
+    stats: StatsService
+    learner_settings: SettingsService
+    data: DataService
+    conversation: ConversationService
+    translator: Translator | None
+    _close: Callable[[], object] | None = None
+
+    async def aclose(self) -> None:
+        if self._close is not None:
+            result = self._close()
+            if hasattr(result, "__await__"):
+                await result  # type: ignore[misc]
+
+
+def build_services(
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    *,
+    scheduler: ReviewScheduler,
+    lemmatizer: Lemmatizer,
+    translator: Translator | None,
+    clock: Clock = utc_now,
+    close: Callable[[], object] | None = None,
+) -> Services:
+    """Wire services over given ports (tests call this with fakes)."""
+    return Services(
+        settings=settings,
+        accounts=AccountService(uow, scheduler, clock),
+        languages=LanguageService(uow, clock),
+        vocabulary=VocabularyService(uow, lemmatizer, translator, clock),
+        reviews=ReviewService(uow, scheduler, clock),
+        packs=PackService(uow, lemmatizer, clock),
+        stats=StatsService(uow, clock),
+        learner_settings=SettingsService(uow, clock),
+        data=DataService(uow, clock),
+        conversation=ConversationService(uow, clock),
+        translator=translator,
+        _close=close,
+    )
+
+
+async def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    translator: Translator | None = None,
+    migrate_sqlite: bool = True,
+) -> Services:
+    """Build the real adapters from settings. The embedded SQLite default is migrated on start."""
+    from core.outbound.deepl import DeepLTranslator
+    from core.outbound.fsrs import FsrsScheduler
+    from core.outbound.postgres.database import Database
+    from core.outbound.postgres.migrate import upgrade_to_head
+    from core.outbound.spacy import SpacyLemmatizer
+
+    if settings.is_sqlite and migrate_sqlite:
+        await upgrade_to_head(settings.DATABASE_URL)
+    database = Database(settings.DATABASE_URL)
+    if translator is None and settings.DEEPL_API_KEY is not None:
+        translator = DeepLTranslator(settings.DEEPL_API_KEY.get_secret_value(), settings.DEEPL_SERVER_URL)
+    return build_services(
+        settings,
+        database.unit_of_work,
+        scheduler=FsrsScheduler(),
+        lemmatizer=SpacyLemmatizer(settings.SPACY_MODELS),
+        translator=translator,
+        clock=clock,
+        close=database.dispose,
+    )

@@ -1,0 +1,88 @@
+"""Domain errors: the only exceptions services raise on bad input or a missing provider.
+
+Adapters map each class to what the user reads in one table (`bots/chat/errors.py`).
+Messages never contain secrets.
+
+    DomainError
+    ├── InvalidInput            malformed or out-of-range arguments (message says what and how)
+    │   ├── UnsupportedLanguage lists the supported codes
+    │   └── InvalidLevel
+    ├── NotFound                a word, pack, card or pair that does not exist (for this learner)
+    ├── Conflict                already exists (pack slug, …)
+    ├── NoActivePair            the learner has no language pair yet
+    ├── NotAllowed              an admin command from a non-admin or outside an admin channel
+    ├── QuotaExceeded
+    └── ProviderError
+        ├── ProviderNotConfigured  names the setting that enables it
+        └── ProviderUnavailable    down or rate-limited after retries
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose."""
+
+
+class InvalidInput(DomainError):
+    def __init__(self, message: str, example: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.example = example
+
+
+class UnsupportedLanguage(InvalidInput):
+    def __init__(self, code: str, supported: list[str]) -> None:
+        super().__init__(
+            f"“{code}” is not a supported language code. Supported: {', '.join(sorted(supported))}.",
+            example="/language es en A2",
+        )
+        self.code = code
+
+
+class InvalidLevel(InvalidInput):
+    def __init__(self, level: str) -> None:
+        super().__init__(
+            f"“{level}” is not a CEFR level. Use one of A1, A2, B1, B2, C1, C2.",
+            example="/language es en A2",
+        )
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Conflict(DomainError):
+    pass
+
+
+class NoActivePair(DomainError):
+    def __init__(self) -> None:
+        super().__init__("No language pair yet: send /start or /language es en A2 first.")
+
+
+class NotAllowed(DomainError):
+    pass
+
+
+class QuotaExceeded(DomainError):
+    pass
+
+
+class ProviderError(DomainError):
+    pass
+
+
+class ProviderNotConfigured(ProviderError):
+    def __init__(self, feature: str, setting: str) -> None:
+        super().__init__(f"{feature} is not configured: set {setting} to enable it.")
+        self.feature = feature
+        self.setting = setting
+
+
+class ProviderUnavailable(ProviderError):
+    def __init__(self, provider: str, detail: str = "") -> None:
+        super().__init__(f"{provider} is unavailable right now{': ' + detail if detail else ''}.")
+        self.provider = provider
