@@ -7,8 +7,9 @@ rolls back unless the service calls `await uow.commit()`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -130,7 +131,8 @@ class PackRepository(Protocol):
     async def existing_terms(self, pack_id: str) -> set[str]:
         """Terms already in the pack, lower-cased."""
         ...
-    async def list_entries(self, pack_id: str, limit: int | None = None) -> list[PackEntry]:
+    # `builtins.list`: inside this class body `list` names the method above
+    async def list_entries(self, pack_id: str, limit: int | None = None) -> builtins.list[PackEntry]:
         """Entries in position order."""
         ...
 
@@ -180,6 +182,12 @@ class ReviewScheduler(Protocol):
         self, card: Flashcard, rating: Rating, now: datetime, parameters: Sequence[float], desired_retention: float
     ) -> Flashcard:
         """The card rescheduled after `rating` at `now` (a new object)."""
+        ...
+
+    def preview(
+        self, card: Flashcard, now: datetime, parameters: Sequence[float], desired_retention: float
+    ) -> dict[Rating, timedelta]:
+        """The interval each rating would give at `now` (nothing changes)."""
         ...
 
     def default_parameters(self) -> tuple[float, ...]: ...

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from core.domain.models import Learner
+from core.domain.errors import Conflict
+from core.domain.models import ChatIdentity, Learner, LearnerSettings
 from core.domain.ports import Clock, ReviewScheduler, UnitOfWorkFactory
+from core.domain.services._rules import load_learner, new_id
+
+DEFAULT_DESIRED_RETENTION = 0.9
+MAX_DISPLAY_NAME_CHARS = 100
 
 
 class AccountService:
@@ -17,9 +22,36 @@ class AccountService:
 
         Defaults: LearnerSettings(), desired_retention 0.9, the scheduler's default parameters.
         Safe under concurrent first messages (a unique (platform, user id) wins; the loser re-reads).
+        The repository signals the lost race as Conflict, from `add` or from `commit`.
         """
-        raise NotImplementedError
+        existing = await self.find_learner(platform, platform_user_id)
+        if existing is not None:
+            return existing, False
+        learner = Learner(
+            id=new_id(),
+            display_name=display_name.strip()[:MAX_DISPLAY_NAME_CHARS],
+            settings=LearnerSettings(),
+            desired_retention=DEFAULT_DESIRED_RETENTION,
+            fsrs_parameters=self._scheduler.default_parameters(),
+            created_at=self._clock(),
+        )
+        try:
+            async with self._uow() as uow:
+                await uow.learners.add(learner, ChatIdentity(platform, platform_user_id, learner.id))
+                await uow.commit()
+        except Conflict:
+            winner = await self.find_learner(platform, platform_user_id)
+            if winner is None:
+                raise
+            return winner, False
+        return learner, True
+
+    async def find_learner(self, platform: str, platform_user_id: str) -> Learner | None:
+        """The learner behind this identity, or None before their first contact."""
+        async with self._uow() as uow:
+            return await uow.learners.get_by_identity(platform, platform_user_id)
 
     async def get_learner(self, learner_id: str) -> Learner:
         """Raises NotFound."""
-        raise NotImplementedError
+        async with self._uow() as uow:
+            return await load_learner(uow, learner_id)

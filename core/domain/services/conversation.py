@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from core.domain.models import ConversationState
 from core.domain.ports import Clock, UnitOfWorkFactory
 
@@ -12,14 +14,22 @@ class ConversationService:
         self._clock = clock
 
     async def load(self, learner_id: str) -> ConversationState:
-        raise NotImplementedError
+        """The learner's flow state; `flow` None when they are in no flow."""
+        async with self._uow() as uow:
+            return await uow.conversations.get(learner_id)
 
     async def save(self, state: ConversationState) -> None:
-        raise NotImplementedError
+        """Store the state, stamped with the current time."""
+        async with self._uow() as uow:
+            await uow.conversations.save(dataclasses.replace(state, updated_at=self._clock()))
+            await uow.commit()
 
     async def clear(self, learner_id: str) -> None:
-        raise NotImplementedError
+        await self.save(ConversationState(learner_id=learner_id, flow=None, data={}))
 
     async def first_delivery(self, platform: str, update_key: str) -> bool:
         """True the first time an update is seen; False for a duplicate delivery."""
-        raise NotImplementedError
+        async with self._uow() as uow:
+            first = await uow.updates.mark_processed(platform, update_key)
+            await uow.commit()
+            return first

@@ -2,36 +2,152 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from core.domain.models import DueCard, Grade, Rating, ReviewMode, ReviewOutcome
-from core.domain.ports import Clock, ReviewScheduler, UnitOfWorkFactory
+from core.domain.errors import InvalidInput, NotFound
+from core.domain.models import (
+    DueCard,
+    Flashcard,
+    Grade,
+    Learner,
+    Rating,
+    ReviewEvent,
+    ReviewMode,
+    ReviewOutcome,
+)
+from core.domain.ports import Clock, ReviewScheduler, UnitOfWork, UnitOfWorkFactory
+from core.domain.services._rules import is_id, load_learner, local_midnight, new_id
+from core.domain.services.grading import grade_typed_answer
+
+MAX_ANSWER_CHARS = 300
 
 
 class ReviewService:
+    """The review loop. `review` is the hot path: one transaction, a handful of indexed statements."""
+
     def __init__(self, uow: UnitOfWorkFactory, scheduler: ReviewScheduler, clock: Clock) -> None:
         self._uow = uow
         self._scheduler = scheduler
         self._clock = clock
 
     async def next_card(self, learner_id: str) -> DueCard | None:
-        """Due cards of the active pair first (earliest due), then new cards while fewer than the
-        learner's new-cards-per-day were introduced since local midnight (learner timezone)."""
-        raise NotImplementedError
+        """The card to show next, or None when nothing is due.
+
+        Due cards of the active pair first (earliest due), then new cards while fewer than the
+        learner's new-cards-per-day were introduced since local midnight (learner timezone).
+
+        None too when the learner has no active pair: there is nothing to review yet.
+        """
+        async with self._uow() as uow:
+            learner = await load_learner(uow, learner_id)
+            pair = await uow.pairs.get_active(learner_id)
+            if pair is None:
+                return None
+            return await self._next_card(uow, learner, pair.id, self._clock())
+
+    async def get_card(self, learner_id: str, card_id: str) -> DueCard:
+        """A card with its two sides, for re-showing it (e.g. after "Show answer"). NotFound."""
+        async with self._uow() as uow:
+            due = await uow.cards.get_due_card(card_id) if is_id(card_id) else None
+            if due is None or due.card.learner_id != learner_id:
+                raise NotFound("card")
+            return due
 
     async def preview_intervals(self, learner_id: str, card_id: str) -> dict[Rating, timedelta]:
         """The interval each rating would give now (no change stored). NotFound."""
-        raise NotImplementedError
+        async with self._uow() as uow:
+            learner = await load_learner(uow, learner_id)
+            card = await self._own_card(uow, learner_id, card_id)
+        return self._scheduler.preview(card, self._clock(), learner.fsrs_parameters, learner.desired_retention)
 
     async def review(
         self, learner_id: str, card_id: str, rating: Rating, mode: ReviewMode, answer_text: str | None = None
     ) -> tuple[ReviewOutcome, DueCard | None]:
-        """Rate the card (must be the learner's: NotFound otherwise), store the new schedule and a
-        ReviewEvent, and return the outcome with the next card — all in one transaction."""
-        raise NotImplementedError
+        """Rate the card, store the new schedule and a ReviewEvent, and return the next card.
+
+        The card must be the learner's (NotFound otherwise); all of it happens in one transaction.
+
+        The next card comes from the reviewed card's pair (the session's pair), which saves a query.
+        """
+        rating = Rating(rating)
+        async with self._uow() as uow:
+            learner = await load_learner(uow, learner_id)
+            card = await self._own_card(uow, learner_id, card_id)
+            outcome, upcoming = await self._rate(uow, learner, card, rating, mode, answer_text)
+            await uow.commit()
+        return outcome, upcoming
 
     async def answer(
         self, learner_id: str, card_id: str, answer_text: str, mode: ReviewMode
     ) -> tuple[Grade, ReviewOutcome, DueCard | None]:
-        """Grade a typed or spoken answer against the card's back, then `review` with that rating."""
-        raise NotImplementedError
+        """Grade a typed or spoken answer against the card's back, then `review` with that rating.
+
+        Blank or over-long answers are InvalidInput (nothing is rated).
+        """
+        text = answer_text.strip()
+        if not text:
+            raise InvalidInput("The answer is empty: type the word, or tap Show answer.")
+        if len(text) > MAX_ANSWER_CHARS:
+            raise InvalidInput(f"An answer has at most {MAX_ANSWER_CHARS} characters.")
+        async with self._uow() as uow:
+            learner = await load_learner(uow, learner_id)
+            shown = await uow.cards.get_due_card(card_id) if is_id(card_id) else None
+            if shown is None or shown.card.learner_id != learner_id:
+                raise NotFound("card")
+            grade = grade_typed_answer(text, shown.back, shown.answer_language)
+            outcome, upcoming = await self._rate(uow, learner, shown.card, grade.rating, mode, text)
+            await uow.commit()
+        return grade, outcome, upcoming
+
+    # --- steps ----------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _own_card(uow: UnitOfWork, learner_id: str, card_id: str) -> Flashcard:
+        card = await uow.cards.get(card_id) if is_id(card_id) else None
+        if card is None or card.learner_id != learner_id:
+            raise NotFound("card")
+        return card
+
+    async def _rate(
+        self,
+        uow: UnitOfWork,
+        learner: Learner,
+        card: Flashcard,
+        rating: Rating,
+        mode: ReviewMode,
+        answer_text: str | None,
+    ) -> tuple[ReviewOutcome, DueCard | None]:
+        """Schedule, store the schedule and the event, and find what comes next (no commit)."""
+        now = self._clock()
+        scheduled = self._scheduler.review(card, rating, now, learner.fsrs_parameters, learner.desired_retention)
+        event = ReviewEvent(
+            id=new_id(),
+            card_id=card.id,
+            learner_id=learner.id,
+            rating=rating,
+            mode=ReviewMode(mode),
+            answer_text=answer_text,
+            state_before=card.state,
+            due_before=card.due,
+            due_after=scheduled.due,
+            stability_after=scheduled.stability,
+            difficulty_after=scheduled.difficulty,
+            reviewed_at=now,
+        )
+        await uow.cards.save_schedule(scheduled)
+        await uow.reviews.add(event)
+        upcoming = await self._next_card(uow, learner, card.pair_id, now)
+        return ReviewOutcome(card=scheduled, event=event, interval=scheduled.due - now), upcoming
+
+    @staticmethod
+    async def _next_card(uow: UnitOfWork, learner: Learner, pair_id: str, now: datetime) -> DueCard | None:
+        due = await uow.cards.next_due(pair_id, now)
+        if due is not None:
+            return due
+        limit = learner.settings.new_cards_per_day
+        if limit <= 0:
+            return None
+        introduced = await uow.reviews.count_new_since(learner.id, local_midnight(now, learner.settings))
+        if introduced >= limit:
+            return None
+        return await uow.cards.next_new(pair_id)

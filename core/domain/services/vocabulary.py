@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
-from core.domain.models import AddWordsResult, WordBankEntry, WordPage
-from core.domain.ports import Clock, Lemmatizer, Translator, UnitOfWorkFactory
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from core.domain.errors import InvalidInput, NotFound, ProviderError
+from core.domain.models import AddWordsResult, LanguagePair, Learner, WordBankEntry, WordPage
+from core.domain.ports import Clock, Lemmatizer, Translator, UnitOfWork, UnitOfWorkFactory
+from core.domain.services._rules import (
+    cards_for,
+    enabled_directions,
+    is_id,
+    load_active_pair,
+    load_learner,
+    new_id,
+    staggered,
+)
+from core.domain.services._terms import (
+    MAX_TERM_CHARS,
+    MAX_TRANSLATION_CHARS,
+    LemmaKey,
+    LineRejected,
+    collapse,
+    lemma_key,
+    parse_term_line,
+)
 
 MAX_LINES = 100
-MAX_TERM_CHARS = 100
-MAX_TRANSLATION_CHARS = 200
 WORDS_PER_PAGE = 10
+ADD_EXAMPLE = "/add comer = to eat"
+
+__all__ = ["MAX_LINES", "MAX_TERM_CHARS", "MAX_TRANSLATION_CHARS", "WORDS_PER_PAGE", "VocabularyService"]
+
+
+@dataclass
+class _Candidate:
+    """A parsed line on its way into the bank."""
+
+    line: str
+    key: LemmaKey
+    translation: str | None
+    example: str | None
 
 
 class VocabularyService:
@@ -31,21 +65,181 @@ class VocabularyService:
         with translation None and returned in `needs_translation` (no card until one is given).
         Entries with a translation get one card per enabled direction (learner settings).
         Raises NoActivePair.
+
+        `added` and `needs_translation` are disjoint: `added` holds the entries that got cards.
+        The translator is called outside any transaction, so a slow provider holds no connection.
         """
-        raise NotImplementedError
+        texts = _non_blank(lines)
+        result = AddWordsResult()
+        async with self._uow() as uow:
+            learner = await load_learner(uow, learner_id)
+            pair = await load_active_pair(uow, learner_id)
+            candidates = await self._new_candidates(uow, pair, self._parse(texts, pair, result), result)
+            if not self._should_translate(candidates):
+                await self._store(uow, learner, pair, candidates, source, result)
+                return result
+        candidates = await self._translate_missing(candidates, pair)
+        async with self._uow() as uow:
+            candidates = await self._new_candidates(uow, pair, candidates, result)  # a concurrent /add may have won
+            await self._store(uow, learner, pair, candidates, source, result)
+        return result
 
     async def provide_translation(self, learner_id: str, entry_id: str, translation: str) -> WordBankEntry:
-        """Set a pending entry's translation and create its cards. NotFound / InvalidInput."""
-        raise NotImplementedError
+        """Set a pending entry's translation and create its cards. NotFound / InvalidInput.
+
+        An entry that already had a translation only gets the new text (its cards exist).
+        """
+        text = collapse(translation)
+        if not text:
+            raise InvalidInput("The translation is empty.", example="to eat")
+        if len(text) > MAX_TRANSLATION_CHARS:
+            raise InvalidInput(f"A translation has at most {MAX_TRANSLATION_CHARS} characters.", example="to eat")
+        async with self._uow() as uow:
+            entry = await uow.words.get(entry_id) if is_id(entry_id) else None
+            if entry is None or entry.learner_id != learner_id:
+                raise NotFound("word")
+            learner = await load_learner(uow, learner_id)
+            await uow.words.set_translation(entry.id, text)
+            if entry.translation is None:
+                translated = dataclasses.replace(entry, translation=text)
+                await uow.cards.add_many(cards_for([translated], enabled_directions(learner.settings), self._clock()))
+            await uow.commit()
+        return dataclasses.replace(entry, translation=text)
 
     async def pending_translations(self, learner_id: str) -> list[WordBankEntry]:
         """Entries of the active pair still waiting for a translation, oldest first."""
-        raise NotImplementedError
+        async with self._uow() as uow:
+            pair = await load_active_pair(uow, learner_id)
+            entries = await uow.words.list_needing_translation(pair.id)
+        return sorted(entries, key=lambda entry: entry.created_at)
 
     async def remove_word(self, learner_id: str, term: str) -> WordBankEntry:
         """Remove by term or lemma (lemmatised too) from the active pair with its cards. NotFound."""
-        raise NotImplementedError
+        typed = collapse(term)
+        if not typed:
+            raise InvalidInput("Which word? Give the term to remove.", example="/remove comer")
+        async with self._uow() as uow:
+            pair = await load_active_pair(uow, learner_id)
+            entry = await uow.words.find_by_term(pair.id, typed)
+            if entry is None:
+                key = lemma_key(typed, pair.target, self._lemmatizer)
+                entry = await uow.words.find_by_term(pair.id, key.lemma)
+            if entry is None:
+                raise NotFound(f"“{typed}” is not in your words")
+            await uow.words.delete(entry.id)
+            await uow.commit()
+        return entry
 
     async def list_words(self, learner_id: str, page: int = 1) -> WordPage:
         """A page (1-based, clamped to the last page) of the active pair's bank, newest first."""
-        raise NotImplementedError
+        async with self._uow() as uow:
+            pair = await load_active_pair(uow, learner_id)
+            wanted = max(1, page)
+            entries, total = await uow.words.list_page(pair.id, (wanted - 1) * WORDS_PER_PAGE, WORDS_PER_PAGE)
+            pages = max(1, math.ceil(total / WORDS_PER_PAGE))
+            if wanted > pages:
+                wanted = pages
+                entries, total = await uow.words.list_page(pair.id, (wanted - 1) * WORDS_PER_PAGE, WORDS_PER_PAGE)
+        return WordPage(entries=entries, page=wanted, pages=pages, total=total)
+
+    # --- steps of add_words ---------------------------------------------------------------------
+
+    def _parse(self, texts: list[str], pair: LanguagePair, result: AddWordsResult) -> list[_Candidate]:
+        """Lines → candidates; rejected lines and repeats within the message go to `result`."""
+        candidates: dict[str, _Candidate] = {}
+        for text in texts:
+            try:
+                parsed = parse_term_line(text)
+            except LineRejected as rejected:
+                result.rejected.append((text.strip(), rejected.reason))
+                continue
+            key = lemma_key(parsed.term, pair.target, self._lemmatizer)
+            if key.lemma in candidates:
+                result.duplicates.append(parsed.term)
+                continue
+            candidates[key.lemma] = _Candidate(text.strip(), key, parsed.translation, parsed.example)
+        return list(candidates.values())
+
+    @staticmethod
+    async def _new_candidates(
+        uow: UnitOfWork, pair: LanguagePair, candidates: list[_Candidate], result: AddWordsResult
+    ) -> list[_Candidate]:
+        """Drop candidates whose lemma the bank already holds, reporting them as duplicates."""
+        if not candidates:
+            return []
+        existing = await uow.words.find_by_lemmas(pair.id, [candidate.key.lemma for candidate in candidates])
+        fresh: list[_Candidate] = []
+        for candidate in candidates:
+            if candidate.key.lemma in existing:
+                result.duplicates.append(candidate.key.context or candidate.key.term)
+            else:
+                fresh.append(candidate)
+        return fresh
+
+    def _should_translate(self, candidates: list[_Candidate]) -> bool:
+        return self._translator is not None and any(candidate.translation is None for candidate in candidates)
+
+    async def _translate_missing(self, candidates: list[_Candidate], pair: LanguagePair) -> list[_Candidate]:
+        """One batched call for every missing translation; on failure they stay missing."""
+        missing = [candidate for candidate in candidates if candidate.translation is None]
+        if self._translator is None or not missing:
+            return candidates
+        try:
+            translations = await self._translator.translate(
+                [candidate.key.term for candidate in missing], pair.target, pair.native
+            )
+        except ProviderError:
+            return candidates  # the learner is asked instead: an entry never gets an empty side
+        if len(translations) != len(missing):
+            return candidates
+        for candidate, translation in zip(missing, translations, strict=True):
+            text = collapse(translation)
+            if text and len(text) <= MAX_TRANSLATION_CHARS:
+                candidate.translation = text
+        return candidates
+
+    async def _store(
+        self,
+        uow: UnitOfWork,
+        learner: Learner,
+        pair: LanguagePair,
+        candidates: list[_Candidate],
+        source: str,
+        result: AddWordsResult,
+    ) -> None:
+        now = self._clock()
+        entries = [
+            WordBankEntry(
+                id=new_id(),
+                learner_id=learner.id,
+                pair_id=pair.id,
+                term=candidate.key.term,
+                lemma=candidate.key.lemma,
+                translation=candidate.translation,
+                context=candidate.key.context,
+                example=candidate.example,
+                source=source,
+                created_at=created_at,
+            )
+            for candidate, created_at in zip(candidates, staggered(now, len(candidates)), strict=True)
+        ]
+        if entries:
+            await uow.words.add_many(entries)
+            cards = cards_for(entries, enabled_directions(learner.settings), now)
+            if cards:
+                await uow.cards.add_many(cards)
+            await uow.commit()
+        result.added.extend(entry for entry in entries if entry.translation)
+        result.needs_translation.extend(entry for entry in entries if not entry.translation)
+
+
+def _non_blank(lines: list[str]) -> list[str]:
+    texts = [line for line in lines if line.strip()]
+    if not texts:
+        raise InvalidInput("Nothing to add: send a word, or a word = its translation.", example=ADD_EXAMPLE)
+    if len(texts) > MAX_LINES:
+        raise InvalidInput(
+            f"That is {len(texts)} lines; add at most {MAX_LINES} at a time.",
+            example=ADD_EXAMPLE,
+        )
+    return texts

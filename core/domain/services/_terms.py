@@ -1,0 +1,90 @@
+"""Reading `term = translation` lines and turning a typed term into the lemma a bank is keyed by."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.domain.ports import Lemmatizer
+
+MAX_TERM_CHARS = 100
+MAX_TRANSLATION_CHARS = 200
+MAX_EXAMPLE_CHARS = 500
+
+_SPACES = re.compile(r"\s+")
+
+
+class LineRejected(Exception):
+    """A line that can't become an entry; `reason` is shown to the user next to the line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TermLine:
+    term: str
+    translation: str | None
+    example: str | None
+
+
+@dataclass(frozen=True)
+class LemmaKey:
+    term: str  # as shown on the card: the lemma for a single word, the phrase as typed otherwise
+    lemma: str  # lower-cased; what de-duplication compares
+    context: str | None  # the typed form when it is not the lemma
+
+
+def collapse(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def parse_term_line(line: str) -> TermLine:
+    """`term`, `term = translation` or `term = translation = example`. Raises LineRejected."""
+    parts = [collapse(part) for part in line.split("=")]
+    if len(parts) > 3:
+        raise LineRejected("too many “=”: use term = translation (= example)")
+    term = parts[0]
+    translation = parts[1] if len(parts) > 1 and parts[1] else None
+    example = parts[2] if len(parts) > 2 and parts[2] else None
+    return check_parts(term, translation, example, translation_required=False)
+
+
+def check_parts(term: str, translation: str | None, example: str | None, *, translation_required: bool) -> TermLine:
+    """Length and emptiness rules shared by /add, /pack_add and file imports."""
+    if not term:
+        raise LineRejected("empty term")
+    if translation_required and not translation:
+        raise LineRejected("empty translation")
+    if len(term) > MAX_TERM_CHARS:
+        raise LineRejected(f"term longer than {MAX_TERM_CHARS} characters")
+    if translation is not None and len(translation) > MAX_TRANSLATION_CHARS:
+        raise LineRejected(f"translation longer than {MAX_TRANSLATION_CHARS} characters")
+    if example is not None and len(example) > MAX_EXAMPLE_CHARS:
+        raise LineRejected(f"example longer than {MAX_EXAMPLE_CHARS} characters")
+    return TermLine(term, translation, example)
+
+
+def lemma_key(term: str, language: str, lemmatizer: Lemmatizer) -> LemmaKey:
+    """The card term, de-duplication key and context of a typed term.
+
+    A single word is reduced to its lemma ("comían" → "comer", context "comían"); a phrase is kept
+    as typed. The lemma key is lower-cased so "Casa" and "casa" are one entry.
+    """
+    typed = collapse(term)
+    if " " in typed:
+        return LemmaKey(typed, typed.lower(), None)
+    lemma = collapse(lemmatizer.lemmatize(typed, language)) or typed
+    if lemma == typed and typed != typed.lower():
+        # lookup tables are mostly lower-case: "Comían" at the start of a line is still "comer"
+        lowered = collapse(lemmatizer.lemmatize(typed.lower(), language))
+        if lowered and lowered != typed.lower():
+            lemma = lowered
+    context = typed if typed.lower() != lemma.lower() else None
+    return LemmaKey(lemma, lemma.lower(), context)
+
+
+def pack_lemma(term: str, language: str, lemmatizer: Lemmatizer) -> str:
+    """The lemma stored with a pack entry, so subscribing needs no NLP."""
+    return lemma_key(term, language, lemmatizer).lemma
