@@ -153,13 +153,17 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def configure_logging(settings: Settings) -> None:
-    """Logs go to stderr so stdout stays the conversation; library chatter only from WARNING."""
-    level = getattr(logging, settings.LOG_LEVEL.upper(), logging.INFO)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if level > logging.DEBUG:
-        for noisy in ("alembic", "sqlalchemy", "aiosqlite", "asyncio"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+def configure_logging(settings: Settings, *, quiet_migrations: bool = False) -> None:
+    """Logs go to stderr (secrets redacted) so stdout stays the command's output.
+
+    The console asks for `quiet_migrations`: Alembic's INFO lines on every start would only
+    clutter the conversation; `langlearn migrate` shows them.
+    """
+    from core.logging import configure_logging as configure_core_logging
+
+    configure_core_logging(settings)
+    if quiet_migrations and logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 async def with_services(settings: Settings, work: Callable[[Services], Coroutine[Any, Any, int]]) -> int:
