@@ -1,0 +1,104 @@
+"""The engine and session factory for one database URL (Postgres via asyncpg, or SQLite via aiosqlite).
+
+Build one `Database` per process in a start-up hook and `dispose()` it on shutdown; nothing here
+connects at import time. `Database.unit_of_work` is the `UnitOfWorkFactory` the services take.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from core.outbound.postgres.unit_of_work import SqlUnitOfWork
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+class Database:
+    """One async engine and its session factory."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> None:
+        self.url = url
+        self._engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def dialect_name(self) -> str:
+        """The SQLAlchemy dialect: "postgresql" or "sqlite"."""
+        return self._engine.dialect.name
+
+    def session(self) -> AsyncSession:
+        """A bare session, for tests and tools that need SQL outside the repositories."""
+        return self._sessions()
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A fresh unit of work (the `UnitOfWorkFactory` the services are built with)."""
+        return SqlUnitOfWork(self._sessions, self.dialect_name)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+
+def is_sqlite_url(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def ensure_sqlite_directory(url: str | URL) -> None:
+    """Create the folder of a SQLite file URL (the embedded default lives in ./data/)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not is_sqlite_url(parsed) or not database or database == ":memory:" or database.startswith("file:"):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine with the per-dialect settings langlearn relies on."""
+    if is_sqlite_url(url):
+        ensure_sqlite_directory(url)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        return engine
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        # JIT compilation only slows the short OLTP statements this app runs.
+        connect_args={"server_settings": {"jit": "off", "application_name": "langlearn"}},
+    )
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    """Per-connection SQLite setup.
+
+    Cascades need foreign_keys=ON on every connection; WAL lets readers run beside a writer;
+    `lower()` becomes Python's so case-insensitive matching of non-ASCII words agrees with Postgres.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+__all__ = ["Database", "create_engine", "ensure_sqlite_directory", "is_sqlite_url"]

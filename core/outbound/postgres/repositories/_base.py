@@ -1,0 +1,73 @@
+"""What every SQL repository shares: the session, id parsing and dialect-aware upserts.
+
+Repositories read rows (Core `select` of table columns), never ORM objects: the session's
+identity map stays empty, so a Core UPDATE can never leave a stale object behind, nothing
+lazy-loads, and each method is the statements it shows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Unpack
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.outbound.postgres.entities import Base
+
+# Stay well under the bind-parameter limits of asyncpg (32,767) and SQLite (32,766).
+IN_CLAUSE_CHUNK = 2_000
+
+
+class SqlRepository:
+    """Base of the repositories: a session (owned by the unit of work) and its dialect name."""
+
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self._session = session
+        self._dialect = dialect
+
+    async def _execute(
+        self, statement: sa.Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    ) -> CursorResult[Unpack[tuple[Any, ...]]]:
+        """Run a Core statement in the unit of work's transaction."""
+        result = await self._session.execute(statement, params)
+        return result  # type: ignore[return-value]
+
+    def _upsert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        """The dialect's INSERT that supports ON CONFLICT (both Postgres and SQLite ≥ 3.24 do)."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _insert_ignoring_conflicts(self, table: sa.Table, index_elements: Sequence[str]) -> sa.Insert:
+        """INSERT … ON CONFLICT (…) DO NOTHING (rowcount 0 means the row was already there)."""
+        return self._upsert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+def parse_id(value: str) -> uuid.UUID | None:
+    """The UUID behind a domain id, or None when `value` is not one (so it matches no row)."""
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def to_uuid(value: str) -> uuid.UUID:
+    """A domain id the application generated itself (uuid4 strings)."""
+    return uuid.UUID(value)
+
+
+def chunks[T](items: Sequence[T], size: int = IN_CLAUSE_CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def table_of(entity: type[Base]) -> sa.Table:
+    """The Core table of a mapped entity (repositories query tables, not ORM objects)."""
+    table = entity.__table__
+    if not isinstance(table, sa.Table):  # pragma: no cover - every entity maps one table
+        raise TypeError(f"{entity.__name__} is not mapped to a table")
+    return table
