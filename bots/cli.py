@@ -262,14 +262,9 @@ async def _list_packs(services: Services) -> int:
 
 def run_doctor(args: argparse.Namespace) -> int:
     """`langlearn doctor`: what is configured, what is missing and which setting enables it."""
-    import asyncio
-
     from core.diagnostics import doctor_report, render_doctor
 
-    report: Any = doctor_report(load_settings())
-    if asyncio.iscoroutine(report):
-        report = asyncio.run(report)
-    print(render_doctor(report))
+    print(render_doctor(doctor_report(load_settings())))
     return EXIT_OK
 
 
