@@ -8,10 +8,10 @@ so that a `repr()` or a log line never shows them.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Annotated
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 
 def _split_csv(value: object) -> object:
@@ -23,7 +23,8 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """The one settings object; build it once in a composition root."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: `NAME=` (as in .env.example and docker-compose's `${NAME:-}`) means unset.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # Storage and queue
     DATABASE_URL: str = "sqlite+aiosqlite:///./data/langlearn.db"
@@ -40,7 +41,7 @@ class Settings(BaseSettings):
     TELEGRAM_API_BASE_URL: str = "https://api.telegram.org"
     TELEGRAM_WEBHOOK_URL: str | None = None
     TELEGRAM_WEBHOOK_SECRET: SecretStr | None = None
-    TELEGRAM_WEBHOOK_LISTEN: str = "0.0.0.0:8443"  # noqa: S104 - a server's listen address
+    TELEGRAM_WEBHOOK_LISTEN: str = "0.0.0.0:8443"
     TELEGRAM_ADMIN_CHAT_IDS: Annotated[list[str], NoDecode] = []
     DISCORD_BOT_TOKEN: SecretStr | None = None
     DISCORD_API_BASE_URL: str | None = None
