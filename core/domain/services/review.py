@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from core.domain.errors import InvalidInput, NotFound
 from core.domain.models import (
@@ -20,6 +20,7 @@ from core.domain.services._rules import is_id, load_learner, local_midnight, new
 from core.domain.services.grading import grade_typed_answer
 
 MAX_ANSWER_CHARS = 300
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class ReviewService:
@@ -52,6 +53,21 @@ class ReviewService:
             if due is None or due.card.learner_id != learner_id:
                 raise NotFound("card")
             return due
+
+    async def next_due_at(self, learner_id: str) -> datetime | None:
+        """When the learner's earliest scheduled card (any pair) falls due; None without one.
+
+        For the chat layer's "next card due in 3h". Looks at the coming day first, so a large
+        backlog far in the future is never loaded.
+        """
+        now = self._clock()
+        windows = ((datetime.min.replace(tzinfo=UTC), now + timedelta(days=1)), (now + timedelta(days=1), _FAR_FUTURE))
+        async with self._uow() as uow:
+            for start, end in windows:
+                dates = await uow.cards.due_dates_between(learner_id, start, end)
+                if dates:
+                    return min(dates)
+        return None
 
     async def preview_intervals(self, learner_id: str, card_id: str) -> dict[Rating, timedelta]:
         """The interval each rating would give now (no change stored). NotFound."""

@@ -1,0 +1,45 @@
+"""What every handler gets: the event, the learner behind it, their flow state and the services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bots.chat.events import Event
+from bots.chat.payloads import Payload
+from core.bootstrap import Services
+from core.domain.models import AdminPolicy, ConversationState, Learner
+
+
+@dataclass
+class Turn:
+    """One incoming event being answered (typed access instead of string-keyed context)."""
+
+    event: Event
+    learner: Learner
+    state: ConversationState
+    services: Services
+    admins: AdminPolicy
+    speech_available: bool
+    clock: Callable[[], datetime]
+    payload: Payload | None = None  # decoded button data, for button events
+
+    @property
+    def learner_id(self) -> str:
+        return self.learner.id
+
+    @property
+    def flow(self) -> str | None:
+        return self.state.flow
+
+    async def set_flow(self, flow: str | None, data: dict[str, Any]) -> None:
+        """Store the learner's flow (and its data) so a restart continues where they were."""
+        self.state.flow = flow
+        self.state.data = data
+        await self.services.conversation.save(self.state)
+
+    async def end_flow(self) -> None:
+        """Leave any flow; offered terms are dropped with it."""
+        await self.set_flow(None, {})

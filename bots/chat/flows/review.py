@@ -1,0 +1,143 @@
+"""Review sessions: cards with Show answer / rating buttons, typed answers, /stop with a summary.
+
+The session lives in the conversation state (flow "review"): the card on screen, its sides, a
+showing number (so a button from an earlier showing never rates twice), and the counts. A new
+process reads it back, so a button pressed before a restart still works.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bots.chat import render
+from bots.chat.context import Turn
+from bots.chat.errors import BUTTON_EXPIRED, ChatNotice
+from bots.chat.replies import Reply
+from core.domain.models import DueCard, Rating, ReviewMode, ReviewOutcome
+
+REVIEW = "review"
+SESSION_OVER = "This review session is over — send /review to start a new one."
+ALREADY_REVIEWED = "This card was already reviewed."
+
+
+async def cmd_review(turn: Turn) -> list[Reply]:
+    """Start a session (or continue the current one) with the next due or new card."""
+    card = await turn.services.reviews.next_card(turn.learner_id)
+    if card is None:
+        if turn.flow == REVIEW:
+            return [await end_session(turn)]
+        return [render.nothing_due(await _next_due(turn), turn.clock())]
+    data = turn.state.data if turn.flow == REVIEW else _new_session(turn)
+    return [await _show(turn, data, card)]
+
+
+def _new_session(turn: Turn) -> dict[str, Any]:
+    return {"reviewed": 0, "correct": 0, "seq": 0, "started_at": turn.clock().isoformat()}
+
+
+async def _show(turn: Turn, data: dict[str, Any], card: DueCard) -> Reply:
+    seq = int(data.get("seq", 0)) + 1
+    await turn.set_flow(
+        REVIEW,
+        {
+            **data,
+            "seq": seq,
+            "card_id": card.card.id,
+            "front": card.front,
+            "back": card.back,
+            "context": card.context,
+            "answer_language": card.answer_language,
+            "shown": False,
+        },
+    )
+    speech = turn.speech_available
+    return render.card_front(turn.learner_id, card.card.id, seq, card.front, card.answer_language, speech)
+
+
+def _sides(data: dict[str, Any]) -> str:
+    return render.card_sides(str(data.get("front", "")), str(data.get("back", "")), data.get("context"))
+
+
+def _current(turn: Turn) -> dict[str, Any]:
+    """The session's state when the pressed button belongs to the card on screen; else a notice."""
+    assert turn.payload is not None
+    card_id, seq = turn.payload.args[0], turn.payload.args[1]
+    if turn.flow != REVIEW:
+        raise ChatNotice(SESSION_OVER)
+    data = turn.state.data
+    if data.get("card_id") != card_id or str(data.get("seq")) != seq:
+        raise ChatNotice(ALREADY_REVIEWED)
+    return data
+
+
+async def button_show_answer(turn: Turn) -> list[Reply]:
+    """Show answer: the back, and rating buttons labelled with the interval each would give."""
+    data = _current(turn)
+    if data.get("shown"):
+        raise ChatNotice("The answer is already shown.")
+    card_id = str(data["card_id"])
+    intervals = await turn.services.reviews.preview_intervals(turn.learner_id, card_id)
+    await turn.set_flow(REVIEW, {**data, "shown": True})
+    return [render.card_back(turn.learner_id, card_id, int(data["seq"]), _sides(data), intervals)]
+
+
+async def button_rate(turn: Turn) -> list[Reply]:
+    """Again / Hard / Good / Easy."""
+    data = _current(turn)
+    assert turn.payload is not None
+    rating_arg = turn.payload.args[2]
+    if rating_arg not in {"1", "2", "3", "4"}:
+        raise ChatNotice(BUTTON_EXPIRED)
+    rating = Rating(int(rating_arg))
+    outcome, next_card = await turn.services.reviews.review(
+        turn.learner_id, str(data["card_id"]), rating, ReviewMode.BUTTON
+    )
+    first = render.rated(_sides(data), rating, outcome.interval)
+    return [first, await _after(turn, data, outcome, next_card)]
+
+
+async def button_listen(turn: Turn) -> list[Reply]:
+    """Listen: cards are not narrated yet (speech arrives with a later issue)."""
+    if turn.flow != REVIEW or turn.state.data.get("card_id") != (turn.payload.args[0] if turn.payload else None):
+        raise ChatNotice(SESSION_OVER if turn.flow != REVIEW else ALREADY_REVIEWED)
+    return [render.notice("Listening to cards is not available yet.")]
+
+
+async def text_in_review(turn: Turn) -> list[Reply]:
+    """A typed answer: graded, stored as a review, then the next card."""
+    data = turn.state.data
+    card_id = data.get("card_id")
+    if not card_id:
+        await turn.end_flow()
+        return [Reply(text=SESSION_OVER)]
+    answer = turn.event.text.strip()
+    grade, outcome, next_card = await turn.services.reviews.answer(
+        turn.learner_id, str(card_id), answer, ReviewMode.TYPED
+    )
+    return [render.verdict(grade, outcome.interval), await _after(turn, data, outcome, next_card)]
+
+
+async def _after(turn: Turn, data: dict[str, Any], outcome: ReviewOutcome, next_card: DueCard | None) -> Reply:
+    """Count the review, then the next card or the summary."""
+    counted = {
+        **data,
+        "reviewed": int(data.get("reviewed", 0)) + 1,
+        "correct": int(data.get("correct", 0)) + (outcome.event.rating > Rating.AGAIN),
+    }
+    if next_card is None:
+        turn.state.data = counted
+        return await end_session(turn)
+    return await _show(turn, counted, next_card)
+
+
+async def end_session(turn: Turn) -> Reply:
+    """The summary (reviewed, correct, next due); the session's state is cleared."""
+    data = turn.state.data
+    reviewed, correct = int(data.get("reviewed", 0)), int(data.get("correct", 0))
+    await turn.end_flow()
+    return render.session_summary(reviewed, correct, await _next_due(turn), turn.clock())
+
+
+async def _next_due(turn: Turn) -> datetime | None:
+    return await turn.services.reviews.next_due_at(turn.learner_id)

@@ -1,0 +1,62 @@
+"""Checks on raw input before any handler runs: length limits, commands in captions, voice notes."""
+
+from __future__ import annotations
+
+from bots.chat.context import Turn
+from bots.chat.events import Attachment, Event
+from bots.chat.parsing import parse_command
+from core.domain.errors import InvalidInput
+
+MAX_MESSAGE_CHARS = 4000
+MAX_VOICE_SECONDS = 60
+_AUDIO_MAGIC = (b"OggS", b"RIFF", b"ID3", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xf1", b"\x1aE\xdf\xa3")
+_AUDIO_CONTAINERS = frozenset({"application/ogg", "video/ogg", "video/webm"})
+_REVIEW = "review"
+
+
+def command_of(event: Event) -> tuple[str | None, str]:
+    """The command and its arguments: as the adapter parsed them, or parsed from the text/caption."""
+    if event.command:
+        return event.command.lower().lstrip("/"), event.args
+    if event.text.lstrip().startswith("/"):
+        command, args = parse_command(event.text)
+        return command, args if command is not None else ""
+    return None, ""
+
+
+def check_length(event: Event, body: str) -> None:
+    """Refuse a message over the limit before any work is done."""
+    size = max(len(body), len(event.text))
+    if size > MAX_MESSAGE_CHARS:
+        raise InvalidInput(
+            f"That message is too long: {size:,} characters (the limit is {MAX_MESSAGE_CHARS:,}). "
+            "Send it in shorter parts.",
+            example="/add comer = to eat — one word per line, up to 100 lines per message",
+        )
+
+
+def _is_audio(attachment: Attachment) -> bool:
+    mime = (attachment.mime_type or "").lower()
+    if mime.startswith("audio/") or mime in _AUDIO_CONTAINERS:
+        return True
+    return not mime and attachment.content.startswith(_AUDIO_MAGIC)
+
+
+def voice_problem(turn: Turn) -> str:
+    """What a voice note gets: what is wrong with it, or which setting enables voice answers."""
+    attachment = turn.event.attachment
+    silent = attachment is not None and attachment.duration_s is not None and attachment.duration_s <= 0
+    if attachment is None or not attachment.content or silent:
+        return "That voice note is empty: hold the microphone button, speak, then release."
+    if attachment.duration_s is not None and attachment.duration_s > MAX_VOICE_SECONDS:
+        return (
+            f"That voice note is too long ({round(attachment.duration_s)} s); "
+            f"voice answers are at most {MAX_VOICE_SECONDS} seconds."
+        )
+    if not _is_audio(attachment):
+        return "That isn't audio. Send a voice note, or type your answer."
+    if turn.services.settings.DEEPGRAM_API_KEY is None:
+        return "Voice answers are not configured: set DEEPGRAM_API_KEY to enable them. Type your answer instead."
+    if turn.flow != _REVIEW:
+        return "Voice notes answer review cards: start a session with /review."
+    return "Voice answers are not available yet: type your answer instead."
