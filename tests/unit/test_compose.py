@@ -1,0 +1,97 @@
+"""docker-compose.yml and the Dockerfile describe production with the names Settings knows.
+
+No Docker engine runs here, so the files are checked as data: every setting a langlearn
+service is given exists in Settings, and the start-up order is migrate first, then the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from core.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = set(Settings.model_fields)
+# Variables compose itself reads that are not langlearn settings (documented in the file's header).
+COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
+APP_SERVICES = {"migrate": "langlearn migrate", "telegram": "langlearn telegram", "discord": "langlearn discord"}
+APP_SERVICES["worker"] = "arq worker.main.WorkerSettings"
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    return dict(compose["services"])
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(key): str(value) for key, value in env.items()}
+
+
+def test_production_services_exist(services: dict[str, Any]) -> None:
+    assert {"postgres", "redis", "minio", *APP_SERVICES} <= set(services)
+
+
+def test_langlearn_services_are_built_from_the_dockerfile_and_run_their_command(services: dict[str, Any]) -> None:
+    for name, command in APP_SERVICES.items():
+        assert services[name]["build"] == ".", name
+        assert " ".join(services[name]["command"]) == command, name
+
+
+def test_every_setting_given_to_a_langlearn_service_exists_in_settings(services: dict[str, Any]) -> None:
+    for name in APP_SERVICES:
+        env = environment(services[name])
+        assert env, name
+        unknown = set(env) - SETTINGS
+        assert not unknown, f"{name}: {sorted(unknown)} are not Settings fields"
+        interpolated = {m for value in env.values() for m in re.findall(r"\$\{([A-Z0-9_]+)", value)}
+        assert interpolated <= SETTINGS | COMPOSE_ONLY, f"{name}: {sorted(interpolated - SETTINGS - COMPOSE_ONLY)}"
+
+
+def test_wiring_points_langlearn_at_the_compose_services(services: dict[str, Any]) -> None:
+    env = environment(services["worker"])
+    assert env["DATABASE_URL"].startswith("postgresql+asyncpg://") and "@postgres:5432/" in env["DATABASE_URL"]
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["STORAGE_ENDPOINT_URL"] == "http://minio:9000"
+    assert "STORAGE_BUCKET" in env
+
+
+def test_migrate_is_one_shot_after_postgres_is_healthy(services: dict[str, Any]) -> None:
+    migrate = services["migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_bots_and_worker_start_after_migrate_succeeded(services: dict[str, Any]) -> None:
+    for name in ("telegram", "discord", "worker"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends["redis"]["condition"] == "service_healthy", name
+        assert services[name]["restart"] == "unless-stopped", name
+
+
+def test_backing_services(services: dict[str, Any]) -> None:
+    postgres, redis, minio = services["postgres"], services["redis"], services["minio"]
+    assert postgres["image"].startswith("postgres:16")
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert any(volume.endswith(":/var/lib/postgresql/data") for volume in postgres["volumes"])
+    assert redis["image"].startswith("redis:7")
+    assert "healthcheck" in redis and "healthcheck" in minio
+    assert environment(minio)["MINIO_ROOT_USER"].startswith("${STORAGE_ACCESS_KEY")
+    assert environment(minio)["MINIO_ROOT_PASSWORD"].startswith("${STORAGE_SECRET_KEY")
+
+
+def test_dockerfile_builds_the_locked_runtime_environment() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert "FROM python:3.13-slim" in dockerfile.splitlines()
+    assert "uv sync --frozen --no-dev" in dockerfile
+    for folder in ("core", "bots", "worker", "migrations"):
+        assert f"COPY {folder} ./{folder}" in dockerfile
