@@ -12,6 +12,8 @@ from bots.chat.payloads import Payload
 from core.bootstrap import Services
 from core.domain.models import AdminPolicy, ConversationState, Learner
 
+OFFERS = "offers"  # conversation data key: offered terms by offer id
+
 
 @dataclass
 class Turn:
@@ -35,11 +37,16 @@ class Turn:
         return self.state.flow
 
     async def set_flow(self, flow: str | None, data: dict[str, Any]) -> None:
-        """Store the learner's flow (and its data) so a restart continues where they were."""
+        """Store the learner's flow (and its data) so a restart continues where they were.
+
+        Terms offered with an `Add “<term>”` button survive flow changes, so that button keeps
+        working (once) whatever the learner did in between.
+        """
+        offers = self.state.data.get(OFFERS)
         self.state.flow = flow
-        self.state.data = data
+        self.state.data = {OFFERS: offers, **data} if offers and OFFERS not in data else data
         await self.services.conversation.save(self.state)
 
     async def end_flow(self) -> None:
-        """Leave any flow; offered terms are dropped with it."""
+        """Leave any flow."""
         await self.set_flow(None, {})

@@ -47,6 +47,10 @@ def pair_label(pair: LanguagePair | Pack) -> str:
     return f"{language_name(pair.target)} → {language_name(pair.native)}"
 
 
+def words(count: int) -> str:
+    return f"{count} word" if count == 1 else f"{count} words"
+
+
 def rows(buttons: Sequence[Button], per_row: int) -> list[list[Button]]:
     return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
 
@@ -94,6 +98,13 @@ def pairs_text(pairs: Sequence[LanguagePair]) -> str:
 def pairs_keyboard(learner_id: str, pairs: Sequence[LanguagePair]) -> list[list[Button]]:
     switch = [Button(f"Switch to {pair_label(p)}", encode("lg.s", learner_id, p.id)) for p in pairs if not p.is_active]
     return [*rows(switch, 1), [Button("Add language", encode("lg.a", learner_id))]]
+
+
+def welcome_back(pair: LanguagePair) -> str:
+    return (
+        f"Welcome back! You're learning {language_name(pair.target)} ({pair.level}) "
+        f"from {language_name(pair.native)}.\n/review to study, /add to capture words, /help for everything."
+    )
 
 
 def pair_set_text(pair: LanguagePair) -> str:
@@ -197,7 +208,7 @@ def session_summary(reviewed: int, correct: int, next_due: datetime | None, now:
 
 
 def pack_line(pack: Pack) -> str:
-    return f"{pack.title} · {pack_label_short(pack)} · {pack.level} · {pack.entry_count} words"
+    return f"{pack.title} · {pack_label_short(pack)} · {pack.level} · {words(pack.entry_count)}"
 
 
 def pack_label_short(pack: Pack) -> str:
@@ -207,7 +218,7 @@ def pack_label_short(pack: Pack) -> str:
 def pack_card(pack: Pack) -> Reply:
     """One pack of /packs with its own buttons (so identical labels never get mixed up)."""
     return Reply(
-        text=f"{pack.title} ({pack.slug}) · {pack.level} · {pack.entry_count} words",
+        text=f"{pack.title} ({pack.slug}) · {pack.level} · {words(pack.entry_count)}",
         buttons=[[Button("Preview", encode("pk.v", PUBLIC, pack.slug)), subscribe_button(pack.slug)]],
     )
 
@@ -219,7 +230,7 @@ def subscribe_button(slug: str) -> Button:
 def pack_preview_text(pack: Pack, entries: Sequence[PackEntry]) -> str:
     lines = [
         f"{pack.title} ({pack.slug})",
-        f"{pair_label(pack)} · {pack.level} · {pack.entry_count} words",
+        f"{pair_label(pack)} · {pack.level} · {words(pack.entry_count)}",
         "",
         *(f"{e.term} — {e.translation}" for e in entries),
     ]
@@ -282,8 +293,10 @@ def confirm_keyboard(learner_id: str, token: str, yes_label: str) -> list[list[B
 def add_result(result: AddWordsResult) -> str:
     """What /add did: added entries, duplicates, rejected lines."""
     parts: list[str] = []
-    if result.added:
-        parts.append(f"Added {len(result.added)}:\n" + "\n".join(cut_lines([entry_line(e) for e in result.added])))
+    known = {entry.id for entry in result.added}
+    stored = [*result.added, *(e for e in result.needs_translation if e.id not in known)]
+    if stored:
+        parts.append(f"Added {len(stored)}:\n" + "\n".join(cut_lines([entry_line(e) for e in stored])))
     if result.duplicates:
         parts.append("Already in your words: " + ", ".join(cut_lines(result.duplicates, 20)))
     if result.rejected:

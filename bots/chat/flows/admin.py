@@ -91,7 +91,7 @@ async def cmd_pack_list(turn: Turn) -> list[Reply]:
     if not found:
         return [Reply(text="No packs yet. Create one: /pack_new spanish-basics es en A1 Spanish basics")]
     lines = [
-        f"{p.slug} · {render.pack_label_short(p)} · {p.level} · {p.entry_count} words · "
+        f"{p.slug} · {render.pack_label_short(p)} · {p.level} · {render.words(p.entry_count)} · "
         f"{'published' if p.published else 'draft'} · {p.title}"
         for p in found
     ]
@@ -124,7 +124,9 @@ async def cmd_pack_delete(turn: Turn) -> list[Reply]:
     """/pack_delete <slug>: asks to confirm with a button."""
     require_admin(turn, "/pack_delete")
     pack, _ = await turn.services.packs.show(_slug_only(turn, "/pack_delete spanish-basics"), 0)
-    question = f"Delete pack “{pack.slug}” ({pack.entry_count} words)? Learners keep the words they already added."
+    question = (
+        f"Delete pack “{pack.slug}” ({render.words(pack.entry_count)})? Learners keep the words they already added."
+    )
     return [await confirm.ask(turn, "pack_delete", question, f"Delete “{pack.slug}”", slug=pack.slug)]
 
 

@@ -55,10 +55,10 @@ async def button_subscribe(turn: Turn) -> list[Reply]:
     result = await turn.services.packs.subscribe(turn.learner_id, turn.payload.args[0])
     pack = result.pack
     if result.added == 0:
-        text = f"Nothing new: you already have all {pack.entry_count} words of “{pack.title}”."
+        text = f"Nothing new: you already have all {render.words(pack.entry_count)} of “{pack.title}”."
         return [Reply(text=text, notice=text)]
     skipped = f" ({result.skipped} you already had)" if result.skipped else ""
-    text = f"Added {result.added} words from “{pack.title}”{skipped}. They're ready for /review."
+    text = f"Added {render.words(result.added)} from “{pack.title}”{skipped}. They're ready for /review."
     active = await turn.services.languages.find_active_pair(turn.learner_id)
     if active is None or (active.target, active.native) != (pack.target, pack.native):
         text += f"\nThey're in your {render.pair_label(pack)} words: switch with /language {pack.target} {pack.native}."

@@ -22,9 +22,7 @@ async def cmd_start(turn: Turn) -> list[Reply]:
     if pair is None:
         replies.append(await begin_onboarding(turn, greeting=True))
     else:
-        replies.append(
-            Reply(text=f"Welcome back! {render.pair_set_text(pair).removeprefix('All set: ')}\nAll commands: /help")
-        )
+        replies.append(Reply(text=render.welcome_back(pair)))
     slug = turn.event.args.strip()
     if slug.lower().startswith("pack-"):
         replies.append(await packs.preview_reply(turn, slug[5:]))
@@ -148,7 +146,9 @@ async def cmd_language(turn: Turn) -> list[Reply]:
     """Show pairs with switch buttons, or set one directly: /language es en A2."""
     parts = turn.event.args.split()
     if not parts:
-        pairs = await turn.services.languages.list_pairs(turn.learner_id)
+        pairs = sorted(
+            await turn.services.languages.list_pairs(turn.learner_id), key=lambda p: (p.created_at, p.target)
+        )
         if not pairs:
             return [await begin_onboarding(turn)]
         return [Reply(text=render.pairs_text(pairs), buttons=render.pairs_keyboard(turn.learner_id, pairs))]

@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from bots.chat import render
-from bots.chat.context import Turn
+from bots.chat.context import OFFERS, Turn
 from bots.chat.errors import BUTTON_EXPIRED, ChatNotice
 from bots.chat.replies import Reply
 from core.domain.errors import InvalidInput
@@ -99,8 +99,8 @@ async def button_words_page(turn: Turn) -> list[Reply]:
 
 
 async def _page(turn: Turn, page: int) -> Reply:
-    words = await turn.services.vocabulary.list_words(turn.learner_id, max(1, page))
-    return render.words_page(turn.learner_id, words)
+    found = await turn.services.vocabulary.list_words(turn.learner_id, max(1, page))
+    return render.words_page(turn.learner_id, found)
 
 
 async def cmd_remove(turn: Turn) -> list[Reply]:
@@ -118,29 +118,32 @@ HINT = "Send /help to see what I can do. To add a word: /add comer = to eat"
 
 
 def is_short_term(text: str) -> bool:
-    return 0 < len(text) <= MAX_OFFER_CHARS and "\n" not in text and len(text.split()) <= MAX_OFFER_WORDS
+    return (
+        0 < len(text) <= MAX_OFFER_CHARS and not any(c in text for c in "\n\r") and len(text.split()) <= MAX_OFFER_WORDS
+    )
 
 
 async def plain_text(turn: Turn) -> list[Reply]:
     """Outside any flow: a short term in a private chat is offered as a new word; the rest gets a hint."""
-    text = " ".join(turn.event.text.split())
+    raw = turn.event.text.strip()
+    text = " ".join(raw.split())
     if text.startswith("/"):
         return [Reply(text="That isn't a command I know — try /help")]
-    if turn.event.is_group or not is_short_term(text):
+    if turn.event.is_group or not is_short_term(raw):
         return [Reply(text=HINT)]
     if await turn.services.languages.find_active_pair(turn.learner_id) is None:
         return [Reply(text="Pick your languages first: send /start.")]
-    offers: dict[str, Any] = dict(turn.state.data.get("offers", {})) if turn.flow is None else {}
+    offers: dict[str, Any] = dict(turn.state.data.get(OFFERS) or {})
     offer_id = secrets.token_hex(4)
     offers[offer_id] = {"term": text, "done": False}
-    await turn.set_flow(None, {"offers": dict(list(offers.items())[-MAX_OFFERS_KEPT:])})
+    await turn.set_flow(None, {OFFERS: dict(list(offers.items())[-MAX_OFFERS_KEPT:])})
     return [render.offer_term(turn.learner_id, offer_id, text)]
 
 
 async def button_add_offered(turn: Turn) -> list[Reply]:
     """The `Add “<term>”` button: add the offered term once."""
     assert turn.payload is not None
-    offers: dict[str, Any] = dict(turn.state.data.get("offers", {})) if turn.flow is None else {}
+    offers: dict[str, Any] = dict(turn.state.data.get(OFFERS) or {})
     offer = offers.get(turn.payload.args[0])
     if not isinstance(offer, dict) or "term" not in offer:
         raise ChatNotice(BUTTON_EXPIRED)
@@ -148,7 +151,7 @@ async def button_add_offered(turn: Turn) -> list[Reply]:
         raise ChatNotice(f"“{offer['term']}” was already added.")
     result = await turn.services.vocabulary.add_words(turn.learner_id, [str(offer["term"])])
     offers[turn.payload.args[0]] = {**offer, "done": True}
-    await turn.set_flow(None, {"offers": offers})
+    await turn.set_flow(turn.flow, {**turn.state.data, OFFERS: offers})
     replies = [Reply(text=render.add_result(result), edit=True)]
     pending = [[entry.id, entry.term] for entry in result.needs_translation]
     if pending:
