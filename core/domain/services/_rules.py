@@ -125,7 +125,11 @@ def enabled_directions(settings: LearnerSettings) -> tuple[CardDirection, ...]:
 
 
 def new_card(entry: WordBankEntry, direction: CardDirection, now: datetime) -> Flashcard:
-    """A never-reviewed card, due at once (the daily new-card limit decides when it is shown)."""
+    """A never-reviewed card, due from when its word was added.
+
+    The daily new-card limit decides when it is shown; due = the entry's (staggered) creation
+    time makes the queue introduce words in the order they were added.
+    """
     return Flashcard(
         id=new_id(),
         learner_id=entry.learner_id,
@@ -136,9 +140,9 @@ def new_card(entry: WordBankEntry, direction: CardDirection, now: datetime) -> F
         step=0,
         stability=None,
         difficulty=None,
-        due=now,
+        due=min(entry.created_at, now),
         last_review=None,
-        created_at=entry.created_at,
+        created_at=now,
     )
 
 

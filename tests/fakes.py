@@ -1,0 +1,630 @@
+"""In-memory fakes of our own ports, faithful to the Protocol docstrings in core.domain.ports.
+
+`FakeUnitOfWorkFactory` shares one `InMemoryStore` across units of work. Each unit of work works
+on a private deep copy of the store taken on `__aenter__`; `commit()` publishes the copy, leaving
+without commit discards it — the same all-or-nothing behaviour as a database transaction.
+Repositories hand out copies, so a service that mutates a returned object changes nothing
+until it writes through a repository.
+
+    uow = FakeUnitOfWorkFactory()
+    services = make_services(uow=uow, clock=FixedClock(...), translator=FakeTranslator({...}))
+    uow.store.cards  # inspect what was committed
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+from core.bootstrap import Services, build_services
+from core.config import Settings
+from core.domain.errors import Conflict, ProviderUnavailable
+from core.domain.models import (
+    CardDirection,
+    CardState,
+    ChatIdentity,
+    ConversationState,
+    DueCard,
+    Flashcard,
+    LanguagePair,
+    Learner,
+    LearnerSettings,
+    Pack,
+    PackEntry,
+    Rating,
+    ReviewEvent,
+    WordBankEntry,
+)
+from core.domain.ports import Lemmatizer, ReviewScheduler, Translator
+from core.outbound.fsrs import FsrsScheduler
+
+DEFAULT_NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def _copy[T](value: T) -> T:
+    return copy.deepcopy(value)
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+@dataclass
+class InMemoryStore:
+    """Every table, keyed by id (identities by (platform, user id); pack entries by pack id)."""
+
+    learners: dict[str, Learner] = field(default_factory=dict)
+    identities: dict[tuple[str, str], ChatIdentity] = field(default_factory=dict)
+    pairs: dict[str, LanguagePair] = field(default_factory=dict)
+    words: dict[str, WordBankEntry] = field(default_factory=dict)
+    cards: dict[str, Flashcard] = field(default_factory=dict)
+    reviews: list[ReviewEvent] = field(default_factory=list)
+    packs: dict[str, Pack] = field(default_factory=dict)
+    pack_entries: dict[str, list[PackEntry]] = field(default_factory=dict)
+    conversations: dict[str, ConversationState] = field(default_factory=dict)
+    processed_updates: set[tuple[str, str]] = field(default_factory=set)
+
+    def replace_with(self, other: InMemoryStore) -> None:
+        for item in dataclasses.fields(self):
+            setattr(self, item.name, getattr(other, item.name))
+
+
+# --- repositories -----------------------------------------------------------------------------
+
+
+class FakeLearnerRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def get(self, learner_id: str) -> Learner | None:
+        return _copy(self._s.learners.get(learner_id))
+
+    async def get_by_identity(self, platform: str, platform_user_id: str) -> Learner | None:
+        identity = self._s.identities.get((platform, platform_user_id))
+        return None if identity is None else _copy(self._s.learners.get(identity.learner_id))
+
+    async def add(self, learner: Learner, identity: ChatIdentity) -> None:
+        """Conflict when the identity already exists (as the unique index would say)."""
+        key = (identity.platform, identity.platform_user_id)
+        if key in self._s.identities:
+            raise Conflict(f"{identity.platform} user {identity.platform_user_id} already has a learner")
+        self._s.learners[learner.id] = _copy(learner)
+        self._s.identities[key] = identity
+
+    async def link_identity(self, identity: ChatIdentity) -> None:
+        """No-op when already linked to this learner; Conflict when linked to another."""
+        key = (identity.platform, identity.platform_user_id)
+        existing = self._s.identities.get(key)
+        if existing is not None and existing.learner_id != identity.learner_id:
+            raise Conflict(f"{identity.platform} user {identity.platform_user_id} belongs to another learner")
+        self._s.identities[key] = identity
+
+    async def list_identities(self, learner_id: str) -> list[ChatIdentity]:
+        found = [identity for identity in self._s.identities.values() if identity.learner_id == learner_id]
+        return sorted(found, key=lambda identity: (identity.platform, identity.platform_user_id))
+
+    async def update_settings(self, learner_id: str, settings: LearnerSettings) -> None:
+        learner = self._s.learners.get(learner_id)
+        if learner is not None:
+            learner.settings = settings
+
+    async def delete(self, learner_id: str) -> None:
+        """The learner and every row that belongs to them (ON DELETE CASCADE in SQL)."""
+        s = self._s
+        s.learners.pop(learner_id, None)
+        s.identities = {key: value for key, value in s.identities.items() if value.learner_id != learner_id}
+        s.pairs = {key: value for key, value in s.pairs.items() if value.learner_id != learner_id}
+        s.words = {key: value for key, value in s.words.items() if value.learner_id != learner_id}
+        s.cards = {key: value for key, value in s.cards.items() if value.learner_id != learner_id}
+        s.reviews = [event for event in s.reviews if event.learner_id != learner_id]
+        s.conversations.pop(learner_id, None)
+
+
+class FakeLanguagePairRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def add(self, pair: LanguagePair) -> None:
+        if await self.find(pair.learner_id, pair.target, pair.native) is not None:
+            raise Conflict("that language pair already exists")
+        self._s.pairs[pair.id] = _copy(pair)
+
+    async def get(self, pair_id: str) -> LanguagePair | None:
+        return _copy(self._s.pairs.get(pair_id))
+
+    async def find(self, learner_id: str, target: str, native: str) -> LanguagePair | None:
+        for pair in self._s.pairs.values():
+            if (pair.learner_id, pair.target, pair.native) == (learner_id, target, native):
+                return _copy(pair)
+        return None
+
+    async def list_for_learner(self, learner_id: str) -> list[LanguagePair]:
+        pairs = [pair for pair in self._s.pairs.values() if pair.learner_id == learner_id]
+        return _copy(sorted(pairs, key=lambda pair: (pair.created_at, pair.id)))
+
+    async def get_active(self, learner_id: str) -> LanguagePair | None:
+        for pair in self._s.pairs.values():
+            if pair.learner_id == learner_id and pair.is_active:
+                return _copy(pair)
+        return None
+
+    async def set_active(self, learner_id: str, pair_id: str) -> None:
+        for pair in self._s.pairs.values():
+            if pair.learner_id == learner_id:
+                pair.is_active = pair.id == pair_id
+
+    async def update_level(self, pair_id: str, level: str) -> None:
+        pair = self._s.pairs.get(pair_id)
+        if pair is not None:
+            pair.level = level
+
+
+class FakeWordBankRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def add_many(self, entries: Sequence[WordBankEntry]) -> None:
+        """Conflict when a lemma is already in the pair (the (pair, lemma) unique index)."""
+        taken = {(entry.pair_id, entry.lemma) for entry in self._s.words.values()}
+        for entry in entries:
+            if (entry.pair_id, entry.lemma) in taken:
+                raise Conflict("a word with the same lemma is already in this language pair")
+            taken.add((entry.pair_id, entry.lemma))
+        for entry in entries:
+            self._s.words[entry.id] = _copy(entry)
+
+    async def get(self, entry_id: str) -> WordBankEntry | None:
+        return _copy(self._s.words.get(entry_id))
+
+    async def find_by_lemmas(self, pair_id: str, lemmas: Sequence[str]) -> dict[str, WordBankEntry]:
+        wanted = set(lemmas)
+        return {
+            entry.lemma: _copy(entry)
+            for entry in self._s.words.values()
+            if entry.pair_id == pair_id and entry.lemma in wanted
+        }
+
+    async def find_by_term(self, pair_id: str, text: str) -> WordBankEntry | None:
+        """Case-insensitive on term or lemma; a lemma match wins over a term match."""
+        wanted = text.lower()
+        entries = sorted(self._in_pair(pair_id), key=lambda entry: entry.created_at)
+        for entry in entries:
+            if entry.lemma.lower() == wanted:
+                return _copy(entry)
+        for entry in entries:
+            if entry.term.lower() == wanted:
+                return _copy(entry)
+        return None
+
+    async def all_lemmas(self, pair_id: str) -> set[str]:
+        return {entry.lemma for entry in self._in_pair(pair_id)}
+
+    async def list_page(self, pair_id: str, offset: int, limit: int) -> tuple[list[WordBankEntry], int]:
+        """Newest first, and the total count."""
+        entries = sorted(self._in_pair(pair_id), key=lambda entry: (entry.created_at, entry.id), reverse=True)
+        start = max(offset, 0)
+        return _copy(entries[start : start + max(limit, 0)]), len(entries)
+
+    async def list_needing_translation(self, pair_id: str) -> list[WordBankEntry]:
+        pending = [entry for entry in self._in_pair(pair_id) if entry.translation is None]
+        return _copy(sorted(pending, key=lambda entry: (entry.created_at, entry.id)))
+
+    async def set_translation(self, entry_id: str, translation: str) -> None:
+        entry = self._s.words.get(entry_id)
+        if entry is not None:
+            entry.translation = translation
+
+    async def delete(self, entry_id: str) -> None:
+        """The entry and its cards; review events stay."""
+        self._s.words.pop(entry_id, None)
+        self._s.cards = {key: card for key, card in self._s.cards.items() if card.entry_id != entry_id}
+
+    async def count_for_learner(self, learner_id: str) -> int:
+        return sum(1 for entry in self._s.words.values() if entry.learner_id == learner_id)
+
+    async def list_for_learner(self, learner_id: str) -> list[WordBankEntry]:
+        entries = [entry for entry in self._s.words.values() if entry.learner_id == learner_id]
+        return _copy(sorted(entries, key=lambda entry: (entry.created_at, entry.id)))
+
+    def _in_pair(self, pair_id: str) -> list[WordBankEntry]:
+        return [entry for entry in self._s.words.values() if entry.pair_id == pair_id]
+
+
+class FakeFlashcardRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def add_many(self, cards: Sequence[Flashcard]) -> None:
+        """Conflict for a second card of the same entry and direction."""
+        taken = {(card.entry_id, card.direction) for card in self._s.cards.values()}
+        for card in cards:
+            if (card.entry_id, card.direction) in taken:
+                raise Conflict("that word already has a card in this direction")
+            taken.add((card.entry_id, card.direction))
+        for card in cards:
+            self._s.cards[card.id] = _copy(card)
+
+    async def get(self, card_id: str) -> Flashcard | None:
+        return _copy(self._s.cards.get(card_id))
+
+    async def get_due_card(self, card_id: str) -> DueCard | None:
+        card = self._s.cards.get(card_id)
+        return None if card is None else self._due_card(card)
+
+    async def next_due(self, pair_id: str, now: datetime) -> DueCard | None:
+        """The scheduled (not new, not suspended) card of the pair due earliest, if due by `now`."""
+        due = [
+            card for card in self._s.cards.values() if card.pair_id == pair_id and _scheduled(card) and card.due <= now
+        ]
+        return self._due_card(min(due, key=lambda card: card.due)) if due else None
+
+    async def next_new(self, pair_id: str) -> DueCard | None:
+        """The oldest new card (earliest due: new cards are due from their word's creation)."""
+        fresh = [
+            card
+            for card in self._s.cards.values()
+            if card.pair_id == pair_id and card.state is CardState.NEW and not card.suspended
+        ]
+        return self._due_card(min(fresh, key=lambda card: (card.due, card.created_at))) if fresh else None
+
+    async def save_schedule(self, card: Flashcard) -> None:
+        stored = self._s.cards.get(card.id)
+        if stored is None:
+            return
+        stored.state, stored.step = card.state, card.step
+        stored.stability, stored.difficulty = card.stability, card.difficulty
+        stored.due, stored.last_review = card.due, card.last_review
+
+    async def count_due(self, learner_id: str, until: datetime) -> int:
+        return sum(
+            1
+            for card in self._s.cards.values()
+            if card.learner_id == learner_id and _scheduled(card) and card.due <= until
+        )
+
+    async def due_dates_between(self, learner_id: str, start: datetime, end: datetime) -> list[datetime]:
+        """Due dates of scheduled cards with start <= due < end, earliest first."""
+        return sorted(
+            card.due
+            for card in self._s.cards.values()
+            if card.learner_id == learner_id and _scheduled(card) and start <= card.due < end
+        )
+
+    async def entry_ids_with_cards(self, pair_id: str, direction: str) -> set[str]:
+        return {
+            card.entry_id
+            for card in self._s.cards.values()
+            if card.pair_id == pair_id and card.direction == CardDirection(direction)
+        }
+
+    async def set_direction_suspended(self, learner_id: str, direction: str, suspended: bool) -> None:
+        for card in self._s.cards.values():
+            if card.learner_id == learner_id and card.direction == CardDirection(direction):
+                card.suspended = suspended
+
+    async def list_for_learner(self, learner_id: str) -> list[Flashcard]:
+        cards = [card for card in self._s.cards.values() if card.learner_id == learner_id]
+        return _copy(sorted(cards, key=lambda card: (card.created_at, card.id)))
+
+    def _due_card(self, card: Flashcard) -> DueCard:
+        """Recognition shows the term and expects the translation; production the reverse."""
+        entry = self._s.words[card.entry_id]
+        pair = self._s.pairs[card.pair_id]
+        term, translation = entry.term, entry.translation or ""
+        if card.direction is CardDirection.PRODUCTION:
+            front, back, answer_language = translation, term, pair.target
+        else:
+            front, back, answer_language = term, translation, pair.native
+        return DueCard(
+            card=_copy(card),
+            front=front,
+            back=back,
+            target_language=pair.target,
+            answer_language=answer_language,
+            context=entry.context,
+        )
+
+
+def _scheduled(card: Flashcard) -> bool:
+    return card.state is not CardState.NEW and not card.suspended
+
+
+class FakeReviewRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def add(self, event: ReviewEvent) -> None:
+        self._s.reviews.append(_copy(event))
+
+    async def count_since(self, learner_id: str, since: datetime) -> int:
+        return len(self._since(learner_id, since))
+
+    async def count_new_since(self, learner_id: str, since: datetime) -> int:
+        """First reviews only (the card was new before the answer)."""
+        return sum(1 for event in self._since(learner_id, since) if event.state_before is CardState.NEW)
+
+    async def reviewed_at_since(self, learner_id: str, since: datetime) -> list[datetime]:
+        return sorted(event.reviewed_at for event in self._since(learner_id, since))
+
+    async def retention_since(self, learner_id: str, since: datetime) -> tuple[int, int]:
+        """(reviews of cards that were not new, of which rated above Again)."""
+        scheduled = [event for event in self._since(learner_id, since) if event.state_before is not CardState.NEW]
+        return len(scheduled), sum(1 for event in scheduled if event.rating > Rating.AGAIN)
+
+    async def list_for_learner(self, learner_id: str) -> list[ReviewEvent]:
+        events = [event for event in self._s.reviews if event.learner_id == learner_id]
+        return _copy(sorted(events, key=lambda event: (event.reviewed_at, event.id)))
+
+    def _since(self, learner_id: str, since: datetime) -> list[ReviewEvent]:
+        return [event for event in self._s.reviews if event.learner_id == learner_id and event.reviewed_at >= since]
+
+
+class FakePackRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def add(self, pack: Pack) -> None:
+        """A taken slug → Conflict."""
+        if any(existing.slug == pack.slug for existing in self._s.packs.values()):
+            raise Conflict(f"a pack with the slug “{pack.slug}” already exists")
+        self._s.packs[pack.id] = _copy(pack)
+        self._s.pack_entries[pack.id] = []
+
+    async def get_by_slug(self, slug: str) -> Pack | None:
+        for pack in self._s.packs.values():
+            if pack.slug == slug:
+                return self._counted(pack)
+        return None
+
+    async def list(self, published_only: bool, target: str | None = None, native: str | None = None) -> list[Pack]:
+        packs = [
+            self._counted(pack)
+            for pack in self._s.packs.values()
+            if (pack.published or not published_only)
+            and (target is None or pack.target == target)
+            and (native is None or pack.native == native)
+        ]
+        return sorted(packs, key=lambda pack: (pack.title, pack.slug))
+
+    async def set_published(self, pack_id: str, published: bool) -> None:
+        pack = self._s.packs.get(pack_id)
+        if pack is not None:
+            pack.published = published
+
+    async def delete(self, pack_id: str) -> None:
+        self._s.packs.pop(pack_id, None)
+        self._s.pack_entries.pop(pack_id, None)
+
+    async def add_entries(self, pack_id: str, entries: Sequence[PackEntry]) -> None:
+        self._s.pack_entries.setdefault(pack_id, []).extend(_copy(list(entries)))
+
+    async def existing_terms(self, pack_id: str) -> set[str]:
+        return {entry.term.lower() for entry in self._s.pack_entries.get(pack_id, [])}
+
+    async def list_entries(self, pack_id: str, limit: int | None = None) -> list[PackEntry]:
+        entries = sorted(self._s.pack_entries.get(pack_id, []), key=lambda entry: (entry.position, entry.id))
+        return _copy(entries if limit is None else entries[:limit])
+
+    def _counted(self, pack: Pack) -> Pack:
+        return dataclasses.replace(_copy(pack), entry_count=len(self._s.pack_entries.get(pack.id, [])))
+
+
+class FakeConversationRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def get(self, learner_id: str) -> ConversationState:
+        """The stored state, or an empty one (no flow) when nothing was saved."""
+        state = self._s.conversations.get(learner_id)
+        return ConversationState(learner_id, None, {}) if state is None else _copy(state)
+
+    async def save(self, state: ConversationState) -> None:
+        self._s.conversations[state.learner_id] = _copy(state)
+
+
+class FakeProcessedUpdateRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def mark_processed(self, platform: str, update_key: str) -> bool:
+        key = (platform, update_key)
+        if key in self._s.processed_updates:
+            return False
+        self._s.processed_updates.add(key)
+        return True
+
+
+# --- unit of work -----------------------------------------------------------------------------
+
+
+class FakeUnitOfWork:
+    """A transaction over a private copy of the shared store: commit publishes, exit discards."""
+
+    learners: FakeLearnerRepository
+    pairs: FakeLanguagePairRepository
+    words: FakeWordBankRepository
+    cards: FakeFlashcardRepository
+    reviews: FakeReviewRepository
+    packs: FakePackRepository
+    conversations: FakeConversationRepository
+    updates: FakeProcessedUpdateRepository
+
+    def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
+        self._factory = factory
+        self._working: InMemoryStore | None = None
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        if self._factory.fail_next_enter is not None:
+            error, self._factory.fail_next_enter = self._factory.fail_next_enter, None
+            raise error
+        self._factory.entered += 1
+        self._begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._working = None  # anything not committed is gone
+
+    async def commit(self) -> None:
+        if self._working is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        self._factory.store.replace_with(self._working)
+        self._factory.commits += 1
+        self.committed = True
+        self._begin()
+
+    async def rollback(self) -> None:
+        if self._working is None:
+            raise RuntimeError("use the unit of work inside `async with`")
+        self._begin()
+
+    def _begin(self) -> None:
+        working = _copy(self._factory.store)
+        self._working = working
+        self.learners = FakeLearnerRepository(working)
+        self.pairs = FakeLanguagePairRepository(working)
+        self.words = FakeWordBankRepository(working)
+        self.cards = FakeFlashcardRepository(working)
+        self.reviews = FakeReviewRepository(working)
+        self.packs = FakePackRepository(working)
+        self.conversations = FakeConversationRepository(working)
+        self.updates = FakeProcessedUpdateRepository(working)
+
+
+class FakeUnitOfWorkFactory:
+    """The `UnitOfWorkFactory` of the fakes; counts units of work opened and commits made.
+
+    Concurrent units of work are last-commit-wins over the whole store (fine for unit tests;
+    races belong in the Postgres integration tests).
+    """
+
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self.store = store if store is not None else InMemoryStore()
+        self.entered = 0
+        self.commits = 0
+        self.fail_next_enter: BaseException | None = None  # simulate a database outage once
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+# --- providers and the clock ------------------------------------------------------------------
+
+DEFAULT_LEMMAS: dict[str, dict[str, str]] = {
+    "es": {
+        "comían": "comer",
+        "comí": "comer",
+        "como": "comer",
+        "casas": "casa",
+        "perros": "perro",
+        "hablaba": "hablar",
+        "hablamos": "hablar",
+        "fui": "ir",
+        "gatos": "gato",
+        "libros": "libro",
+    },
+    "fr": {"mangeait": "manger", "maisons": "maison", "chevaux": "cheval"},
+    "de": {"Häuser": "Haus", "ging": "gehen", "aß": "essen"},
+    "it": {"mangiavano": "mangiare", "case": "casa"},
+}
+
+
+class FakeLemmatizer:
+    """Lemmas from a small per-language dict; phrases and unknown words come back unchanged."""
+
+    def __init__(self, lemmas: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self.lemmas = {language: dict(table) for language, table in (lemmas or DEFAULT_LEMMAS).items()}
+        self.calls: list[tuple[str, str]] = []
+
+    def lemmatize(self, text: str, language: str) -> str:
+        self.calls.append((text, language))
+        if " " in text.strip():
+            return text
+        return self.lemmas.get(language, {}).get(text, text)
+
+
+DEFAULT_TRANSLATIONS: dict[str, str] = {
+    "comer": "to eat",
+    "casa": "house",
+    "perro": "dog",
+    "gato": "cat",
+    "libro": "book",
+    "hablar": "to speak",
+    "ir": "to go",
+    "agua": "water",
+}
+
+
+class FakeTranslator:
+    """Dictionary translations. Unknown texts get "<text> (<target>)"; `fail = True` makes every
+    call raise ProviderUnavailable, as the DeepL client does after its retries."""
+
+    def __init__(self, translations: Mapping[str, str] | None = None, *, fail: bool = False) -> None:
+        self.translations = dict(DEFAULT_TRANSLATIONS if translations is None else translations)
+        self.fail = fail
+        self.calls: list[tuple[list[str], str, str]] = []
+
+    async def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
+        self.calls.append((list(texts), source, target))
+        if self.fail:
+            raise ProviderUnavailable("DeepL", "test outage")
+        return [self.translations.get(text, f"{text} ({target})") for text in texts]
+
+
+class FixedClock:
+    """A settable clock: `clock()` returns the same aware UTC instant until moved."""
+
+    def __init__(self, now: datetime = DEFAULT_NOW) -> None:
+        self.now = _aware(now)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, now: datetime) -> None:
+        self.now = _aware(now)
+
+    def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
+        """Move forward by `delta` or by timedelta keyword parts (`advance(days=1)`)."""
+        self.now = self.now + (delta if delta is not None else timedelta(**parts))
+        return self.now
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+def make_services(
+    *,
+    clock: FixedClock | None = None,
+    translator: Translator | None = None,
+    lemmatizer: Lemmatizer | None = None,
+    scheduler: ReviewScheduler | None = None,
+    uow: FakeUnitOfWorkFactory | None = None,
+    settings: Settings | None = None,
+) -> Services:
+    """Services wired to fakes through the real composition root.
+
+    Defaults: a fresh in-memory store, FixedClock(DEFAULT_NOW), no translator (the learner is asked),
+    FakeLemmatizer(), the real FSRS scheduler with fuzzing off (deterministic intervals).
+    Pass your own `uow`/`clock`/`translator` to keep a handle on them.
+    """
+    return build_services(
+        settings or Settings(_env_file=None, DATABASE_URL="sqlite+aiosqlite:///:memory:"),
+        uow if uow is not None else FakeUnitOfWorkFactory(),
+        scheduler=scheduler or FsrsScheduler(enable_fuzzing=False),
+        lemmatizer=lemmatizer or FakeLemmatizer(),
+        translator=translator,
+        clock=clock or FixedClock(),
+    )
