@@ -40,7 +40,7 @@ from core.domain.models import (
     ReviewEvent,
     WordBankEntry,
 )
-from core.domain.ports import Lemmatizer, ReviewScheduler, Translator
+from core.domain.ports import Lemmatizer, ReviewScheduler, Translator, UnitOfWorkFactory
 from core.outbound.fsrs import FsrsScheduler
 
 DEFAULT_NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -611,14 +611,15 @@ def make_services(
     translator: Translator | None = None,
     lemmatizer: Lemmatizer | None = None,
     scheduler: ReviewScheduler | None = None,
-    uow: FakeUnitOfWorkFactory | None = None,
+    uow: UnitOfWorkFactory | None = None,
     settings: Settings | None = None,
 ) -> Services:
     """Services wired to fakes through the real composition root.
 
     Defaults: a fresh in-memory store, FixedClock(DEFAULT_NOW), no translator (the learner is asked),
     FakeLemmatizer(), the real FSRS scheduler with fuzzing off (deterministic intervals).
-    Pass your own `uow`/`clock`/`translator` to keep a handle on them.
+    Pass your own `uow`/`clock`/`translator` to keep a handle on them; `uow` may also be a real
+    `Database.unit_of_work` for integration tests of the services.
     """
     return build_services(
         settings or Settings(_env_file=None, DATABASE_URL="sqlite+aiosqlite:///:memory:"),
