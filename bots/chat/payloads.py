@@ -71,9 +71,10 @@ def decode(payload: str | None) -> Payload | None:
     """The decoded payload, or None for anything we did not make (or no longer understand)."""
     if not payload or len(payload.encode()) > MAX_PAYLOAD_BYTES:
         return None
-    action, _, rest = payload.partition(":")
-    owner, _, tail = rest.partition(":")
-    args = tuple(tail.split(":")) if tail else ()
+    parts = payload.split(":")
+    if len(parts) < 2:
+        return None
+    action, owner, args = parts[0], parts[1], tuple(parts[2:])
     if action not in ACTIONS or not _OWNER.match(owner) or len(args) != ACTIONS[action]:
         return None
     if not all(_PART.match(arg) for arg in args):
