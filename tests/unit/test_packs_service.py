@@ -410,3 +410,24 @@ async def test_subscribe_to_a_large_pack_is_one_bulk_transaction(world: World) -
     assert result.added == 1000
     assert world.uow.commits - commits == 1
     assert len(world.uow.store.cards) == 1000
+
+
+async def test_a_concurrent_subscription_conflict_is_retried_and_adds_nothing_twice(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes import FakeWordBankRepository
+
+    await new_pack(world, "spanish-a1", "comer = to eat", "casa = house", publish=True)
+    learner = await world.learner()
+    await world.services.packs.subscribe(learner.id, "spanish-a1")
+    original = FakeWordBankRepository.all_lemmas
+    blind = {"calls": 0}
+
+    async def blind_once(self: FakeWordBankRepository, pair_id: str) -> set[str]:
+        blind["calls"] += 1
+        return set() if blind["calls"] == 1 else await original(self, pair_id)
+
+    monkeypatch.setattr(FakeWordBankRepository, "all_lemmas", blind_once)
+    again = await world.services.packs.subscribe(learner.id, "spanish-a1")
+    assert (again.added, again.skipped) == (0, 2)
+    assert len(world.uow.store.words) == 2 and len(world.uow.store.cards) == 2

@@ -281,3 +281,46 @@ async def test_word_commands_need_an_active_pair(world: World) -> None:
         await world.services.vocabulary.list_words(learner.id)
     with pytest.raises(NoActivePair):
         await world.services.vocabulary.remove_word(learner.id, "comer")
+
+
+async def test_a_word_added_meanwhile_is_reported_as_a_duplicate() -> None:
+    """Another /add of the same word lands while the translator is working."""
+    holder: dict[str, World] = {}
+
+    class RacingTranslator(FakeTranslator):
+        async def translate(self, texts: list[str], source: str, target: str) -> list[str]:  # type: ignore[override]
+            world = holder["world"]
+            await world.services.vocabulary.add_words(learner.id, ["comer = to eat"])
+            return await super().translate(texts, source, target)
+
+    world = build_world(RacingTranslator())
+    holder["world"] = world
+    learner = await world.learner()
+    result = await world.services.vocabulary.add_words(learner.id, ["comían", "casa"])
+    assert [e.term for e in result.added] == ["casa"]
+    assert result.duplicates == ["comían"]
+    assert sorted(e.term for e in world.uow.store.words.values()) == ["casa", "comer"]
+
+
+async def test_an_insert_conflict_is_retried_once_and_becomes_a_duplicate(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unique (pair, lemma) index catches a race the duplicate check could not see."""
+    from tests.fakes import FakeWordBankRepository
+
+    learner = await world.learner()
+    await world.services.vocabulary.add_words(learner.id, ["comer = to eat"])
+    original = FakeWordBankRepository.find_by_lemmas
+    blind = {"calls": 0}
+
+    async def blind_twice(self: FakeWordBankRepository, pair_id: str, lemmas: list[str]) -> dict[str, object]:
+        blind["calls"] += 1
+        if blind["calls"] <= 2:  # the read phase and the first write attempt miss the existing word
+            return {}
+        return await original(self, pair_id, lemmas)  # type: ignore[return-value]
+
+    monkeypatch.setattr(FakeWordBankRepository, "find_by_lemmas", blind_twice)
+    result = await world.services.vocabulary.add_words(learner.id, ["comer = to eat", "casa = house"])
+    assert [e.term for e in result.added] == ["casa"]
+    assert result.duplicates == ["comer"]
+    assert len(world.uow.store.words) == 2 and len(world.uow.store.cards) == 2

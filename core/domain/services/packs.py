@@ -173,7 +173,16 @@ class PackService:
         They go to the learner's pair for the pack's languages (created, not made active, when
         missing — unless the learner has no active pair at all). Again → added 0. Drafts are
         NotFound. Bulk by design: one read of the pair's lemmas, one insert of words, one of cards.
+        A concurrent subscription (a double tap) makes the insert conflict; one retry then adds 0.
         """
+        try:
+            return await self._subscribe_once(learner_id, slug)
+        except Conflict:
+            return await self._subscribe_once(learner_id, slug)
+
+    # --- steps ---------------------------------------------------------------------------------
+
+    async def _subscribe_once(self, learner_id: str, slug: str) -> SubscribeResult:
         async with self._uow() as uow:
             learner = await load_learner(uow, learner_id)
             pack = await _load_pack(uow, slug, published_only=True)
@@ -188,8 +197,6 @@ class PackService:
                     await uow.cards.add_many(cards)
             await uow.commit()
         return SubscribeResult(pack=pack, added=len(words), skipped=len(entries) - len(words))
-
-    # --- steps ---------------------------------------------------------------------------------
 
     async def _import_rows(self, slug: str, rows: list[SourceRow]) -> ImportReport:
         """Check, de-duplicate and lemmatise the rows, then insert the good ones in bulk."""

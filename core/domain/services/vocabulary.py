@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from core.domain.errors import InvalidInput, NotFound, ProviderError
+from core.domain.errors import Conflict, InvalidInput, NotFound, ProviderError
 from core.domain.models import AddWordsResult, LanguagePair, Learner, WordBankEntry, WordPage
 from core.domain.ports import Clock, Lemmatizer, Translator, UnitOfWork, UnitOfWorkFactory
 from core.domain.services._rules import (
@@ -74,14 +74,10 @@ class VocabularyService:
         async with self._uow() as uow:
             learner = await load_learner(uow, learner_id)
             pair = await load_active_pair(uow, learner_id)
-            candidates = await self._new_candidates(uow, pair, self._parse(texts, pair, result), result)
-            if not self._should_translate(candidates):
-                await self._store(uow, learner, pair, candidates, source, result)
-                return result
+            candidates, known = await self._split_known(uow, pair, self._parse(texts, pair, result))
+        result.duplicates.extend(known)
         candidates = await self._translate_missing(candidates, pair)
-        async with self._uow() as uow:
-            candidates = await self._new_candidates(uow, pair, candidates, result)  # a concurrent /add may have won
-            await self._store(uow, learner, pair, candidates, source, result)
+        await self._store_new(learner, pair, candidates, source, result)
         return result
 
     async def provide_translation(self, learner_id: str, entry_id: str, translation: str) -> WordBankEntry:
@@ -161,23 +157,18 @@ class VocabularyService:
         return list(candidates.values())
 
     @staticmethod
-    async def _new_candidates(
-        uow: UnitOfWork, pair: LanguagePair, candidates: list[_Candidate], result: AddWordsResult
-    ) -> list[_Candidate]:
-        """Drop candidates whose lemma the bank already holds, reporting them as duplicates."""
+    async def _split_known(
+        uow: UnitOfWork, pair: LanguagePair, candidates: list[_Candidate]
+    ) -> tuple[list[_Candidate], list[str]]:
+        """Candidates whose lemma the bank lacks, and the typed terms of those it already holds."""
         if not candidates:
-            return []
+            return [], []
         existing = await uow.words.find_by_lemmas(pair.id, [candidate.key.lemma for candidate in candidates])
-        fresh: list[_Candidate] = []
-        for candidate in candidates:
-            if candidate.key.lemma in existing:
-                result.duplicates.append(candidate.key.context or candidate.key.term)
-            else:
-                fresh.append(candidate)
-        return fresh
-
-    def _should_translate(self, candidates: list[_Candidate]) -> bool:
-        return self._translator is not None and any(candidate.translation is None for candidate in candidates)
+        fresh = [candidate for candidate in candidates if candidate.key.lemma not in existing]
+        known = [
+            candidate.key.context or candidate.key.term for candidate in candidates if candidate.key.lemma in existing
+        ]
+        return fresh, known
 
     async def _translate_missing(self, candidates: list[_Candidate], pair: LanguagePair) -> list[_Candidate]:
         """One batched call for every missing translation; on failure they stay missing."""
@@ -198,15 +189,36 @@ class VocabularyService:
                 candidate.translation = text
         return candidates
 
-    async def _store(
+    async def _store_new(
         self,
-        uow: UnitOfWork,
         learner: Learner,
         pair: LanguagePair,
         candidates: list[_Candidate],
         source: str,
         result: AddWordsResult,
     ) -> None:
+        """Insert the entries and their cards in one transaction, re-checking duplicates first.
+
+        A concurrent /add of the same lemma (a double-sent message) makes the insert conflict;
+        one retry then finds that word in the bank and reports it as a duplicate.
+        """
+        for attempt in (1, 2):
+            try:
+                async with self._uow() as uow:
+                    fresh, known = await self._split_known(uow, pair, candidates)
+                    entries = await self._insert(uow, learner, pair, fresh, source)
+            except Conflict:
+                if attempt == 2:
+                    raise
+                continue
+            result.duplicates.extend(known)
+            result.added.extend(entry for entry in entries if entry.translation)
+            result.needs_translation.extend(entry for entry in entries if not entry.translation)
+            return
+
+    async def _insert(
+        self, uow: UnitOfWork, learner: Learner, pair: LanguagePair, candidates: list[_Candidate], source: str
+    ) -> list[WordBankEntry]:
         now = self._clock()
         entries = [
             WordBankEntry(
@@ -229,8 +241,7 @@ class VocabularyService:
             if cards:
                 await uow.cards.add_many(cards)
             await uow.commit()
-        result.added.extend(entry for entry in entries if entry.translation)
-        result.needs_translation.extend(entry for entry in entries if not entry.translation)
+        return entries
 
 
 def _non_blank(lines: list[str]) -> list[str]:
