@@ -153,17 +153,18 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def configure_logging(settings: Settings, *, quiet_migrations: bool = False) -> None:
+def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     """Logs go to stderr (secrets redacted) so stdout stays the command's output.
 
-    The console asks for `quiet_migrations`: Alembic's INFO lines on every start would only
-    clutter the conversation; `langlearn migrate` shows them.
+    `quiet` (the console, `packs`): unless LOG_LEVEL was set explicitly, only warnings, since
+    stderr is usually the same terminal and Alembic's or spaCy's INFO lines would cut through
+    the conversation or the report. `langlearn migrate` keeps LOG_LEVEL's default, INFO.
     """
     from core.logging import configure_logging as configure_core_logging
 
     configure_core_logging(settings)
-    if quiet_migrations and logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if quiet and "LOG_LEVEL" not in settings.model_fields_set:
+        logging.getLogger().setLevel(logging.WARNING)
 
 
 async def with_services(settings: Settings, work: Callable[[Services], Coroutine[Any, Any, int]]) -> int:
@@ -205,7 +206,7 @@ def run_packs(args: argparse.Namespace) -> int:
     import asyncio
 
     settings = load_settings(args.database)
-    configure_logging(settings)
+    configure_logging(settings, quiet=True)
     if args.packs_action == "import":
         data = _read_pack_file(args.file)
         return asyncio.run(with_services(settings, lambda services: _import_pack(services, args, data)))
@@ -300,7 +301,8 @@ def _handle_failure(exc: Exception) -> int:
     from core.domain.errors import DomainError, InvalidInput
 
     if isinstance(exc, InvalidInput):
-        example = f" (example: {exc.example})" if exc.example else ""
+        # Examples written for the chat ("/pack_new …") would mislead on a command line.
+        example = f" (example: {exc.example})" if exc.example and not exc.example.startswith("/") else ""
         return _fail(f"{exc.message}{example}", EXIT_USAGE)
     if isinstance(exc, DomainError):
         return _fail(str(exc), EXIT_USAGE)

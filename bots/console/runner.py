@@ -30,7 +30,7 @@ CONTINUATION_PROMPT = "… "
 def run_chat(args: argparse.Namespace) -> int:
     """Entry point behind `langlearn chat [--user NAME] [--database URL] [--files-dir DIR]`."""
     settings = load_settings(args.database)
-    configure_logging(settings, quiet_migrations=True)
+    configure_logging(settings, quiet=True)
     user = (args.user or os.environ.get("USER") or "local").strip() or "local"
     _tolerate_odd_bytes()
     return asyncio.run(chat(settings, user, Path(args.files_dir), sys.stdin, sys.stdout))
