@@ -97,6 +97,12 @@ async def test_rejected_key_is_reported_without_echoing_it(deepl_server: DeepLSe
     assert wrong not in str(caught.value)
 
 
+async def test_malformed_answer_is_provider_unavailable(translator: DeepLTranslator, deepl_server: DeepLServer) -> None:
+    deepl_server.malformed = True
+    with pytest.raises(ProviderUnavailable, match="unexpected answer"):
+        await translator.translate(["casa"], "es", "en")
+
+
 async def test_unreachable_server_is_provider_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

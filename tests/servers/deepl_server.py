@@ -9,7 +9,8 @@ Translations come from `glossary` (source text -> translation) when the text is 
 else `"<text> [<TARGET_LANG>]"`, so a test can tell what was translated into what.
 
 Failures: `fail_with = 429 | 456 | 500 | 503 | …` makes every request fail with that status;
-`fail_next = [503, 429]` fails the next requests in that order, then answers normally.
+`fail_next = [503, 429]` fails the next requests in that order, then answers normally;
+`malformed = True` answers 200 with a body that is not DeepL's shape.
 Error bodies echo the received Authorization header on purpose, to prove that callers
 never pass a provider's error text (and so the key) on to users or logs.
 """
@@ -54,6 +55,7 @@ class DeepLServer(LocalServer):
         self.fail_with: int | None = None
         self.fail_next: list[int] = []
         self.attempts = 0
+        self.malformed = False
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v2/translate", self._translate)
@@ -63,6 +65,7 @@ class DeepLServer(LocalServer):
         self.fail_with = None
         self.fail_next.clear()
         self.attempts = 0
+        self.malformed = False
 
     async def _translate(self, request: web.Request) -> web.Response:
         self.attempts += 1
@@ -72,6 +75,8 @@ class DeepLServer(LocalServer):
         status = self.fail_next.pop(0) if self.fail_next else self.fail_with
         if status is not None:
             return _error(status, f"Failure {status} for {auth}")
+        if self.malformed:
+            return web.json_response({"translations": [{"txt": "?"}]})
         params = await _params(request)
         texts = [str(text) for text in params.get("text", [])]
         target = str(params.get("target_lang") or "")

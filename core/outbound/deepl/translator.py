@@ -70,11 +70,18 @@ class DeepLTranslator:
                 texts, source_lang=deepl_source_code(source), target_lang=deepl_target_code(target)
             )
         except deepl.DeepLException as exc:
-            reason = _reason(exc)
-            logger.warning("DeepL translation %s->%s failed: %s", source, target, reason)
-            raise ProviderUnavailable("DeepL", reason) from None
+            raise _unavailable(_reason(exc), source, target) from None
+        except (KeyError, TypeError, ValueError):  # the SDK parsing an answer that is not DeepL's
+            raise _unavailable("unexpected answer", source, target) from None
         batch = results if isinstance(results, list) else [results]
+        if len(batch) != len(texts):
+            raise _unavailable("unexpected answer", source, target)
         return [result.text for result in batch]
+
+
+def _unavailable(reason: str, source: str, target: str) -> ProviderUnavailable:
+    logger.warning("DeepL translation %s->%s failed: %s", source, target, reason)
+    return ProviderUnavailable("DeepL", reason)
 
 
 def _reason(exc: deepl.DeepLException) -> str:
