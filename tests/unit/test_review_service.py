@@ -312,3 +312,23 @@ async def test_get_card_for_reshowing(world: World) -> None:
     assert (await world.services.reviews.get_card(ana.id, card.card.id)).back == "to eat"
     with pytest.raises(NotFound):
         await world.services.reviews.get_card(bob.id, card.card.id)
+
+
+async def test_next_due_at_is_the_earliest_scheduled_card_of_any_pair(world: World) -> None:
+    learner = await world.learner()
+    reviews = world.services.reviews
+    assert await reviews.next_due_at(learner.id) is None
+    await add(world, learner, "comer = to eat")
+    assert await reviews.next_due_at(learner.id) is None  # new cards wait for the limit, not a date
+    card = await reviews.next_card(learner.id)
+    assert card is not None
+    easy, _ = await reviews.review(learner.id, card.card.id, Rating.EASY, ReviewMode.BUTTON)
+    assert await reviews.next_due_at(learner.id) == easy.card.due
+    await world.services.languages.set_pair(learner.id, "fr", "en")
+    await add(world, learner, "manger = to eat")
+    french = await reviews.next_card(learner.id)
+    assert french is not None
+    soon, _ = await reviews.review(learner.id, french.card.id, Rating.GOOD, ReviewMode.BUTTON)
+    assert await reviews.next_due_at(learner.id) == soon.card.due < easy.card.due
+    world.clock.advance(days=60)  # overdue cards still count, at their due date
+    assert await reviews.next_due_at(learner.id) == soon.card.due

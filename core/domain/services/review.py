@@ -20,7 +20,7 @@ from core.domain.services._rules import is_id, load_learner, local_midnight, new
 from core.domain.services.grading import grade_typed_answer
 
 MAX_ANSWER_CHARS = 300
-_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # "due by" bound that every due date meets
 
 
 class ReviewService:
@@ -46,6 +46,20 @@ class ReviewService:
                 return None
             return await self._next_card(uow, learner, pair.id, self._clock())
 
+    async def next_due_at(self, learner_id: str) -> datetime | None:
+        """When the learner's earliest scheduled card (any pair) falls due; None without one.
+
+        For the chat layer's "next card due in 3h". New cards are not counted: they wait for the
+        daily limit, not for a date. One indexed lookup per pair, whatever the backlog.
+        """
+        async with self._uow() as uow:
+            moments: list[datetime] = []
+            for pair in await uow.pairs.list_for_learner(learner_id):
+                earliest = await uow.cards.next_due(pair.id, _END_OF_TIME)
+                if earliest is not None:
+                    moments.append(earliest.card.due)
+        return min(moments) if moments else None
+
     async def get_card(self, learner_id: str, card_id: str) -> DueCard:
         """A card with its two sides, for re-showing it (e.g. after "Show answer"). NotFound."""
         async with self._uow() as uow:
@@ -53,21 +67,6 @@ class ReviewService:
             if due is None or due.card.learner_id != learner_id:
                 raise NotFound("card")
             return due
-
-    async def next_due_at(self, learner_id: str) -> datetime | None:
-        """When the learner's earliest scheduled card (any pair) falls due; None without one.
-
-        For the chat layer's "next card due in 3h". Looks at the coming day first, so a large
-        backlog far in the future is never loaded.
-        """
-        now = self._clock()
-        windows = ((datetime.min.replace(tzinfo=UTC), now + timedelta(days=1)), (now + timedelta(days=1), _FAR_FUTURE))
-        async with self._uow() as uow:
-            for start, end in windows:
-                dates = await uow.cards.due_dates_between(learner_id, start, end)
-                if dates:
-                    return min(dates)
-        return None
 
     async def preview_intervals(self, learner_id: str, card_id: str) -> dict[Rating, timedelta]:
         """The interval each rating would give now (no change stored). NotFound."""
