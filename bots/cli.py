@@ -144,15 +144,6 @@ def display_url(url: str) -> str:
         raise UserError(f"not a database URL: {url.split('@')[-1]!r}") from None
 
 
-def ensure_sqlite_directory(url: str) -> None:
-    """SQLite creates the file but not its folder; the embedded default lives in ./data/."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-
-
 def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     """Logs go to stderr (secrets redacted) so stdout stays the command's output.
 
@@ -167,12 +158,34 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
         logging.getLogger().setLevel(logging.WARNING)
 
 
-async def with_services(settings: Settings, work: Callable[[Services], Coroutine[Any, Any, int]]) -> int:
-    """Bootstrap the services, run `work`, and always close them."""
+async def open_services(settings: Settings) -> Services:
+    """Bootstrap the services, failing early and clearly on an unusable database.
+
+    The embedded SQLite file is migrated by bootstrap itself; any other database must already be
+    migrated, and that is checked now rather than at the first message.
+    """
     from core.bootstrap import bootstrap
 
-    ensure_sqlite_directory(settings.DATABASE_URL)
-    services = await bootstrap(settings)
+    if not settings.is_sqlite:
+        await _require_current_schema(settings.DATABASE_URL)
+    return await bootstrap(settings)
+
+
+async def _require_current_schema(url: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from core.outbound.postgres.migrate import alembic_config, current_revision
+
+    current = await current_revision(url)  # also the first connection: unreachable fails here
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    if current != head:
+        state = "has no langlearn tables yet" if current is None else f"is at schema {current}, not {head}"
+        raise UserError(f"the database {display_url(url)} {state}: run `langlearn migrate` first")
+
+
+async def with_services(settings: Settings, work: Callable[[Services], Coroutine[Any, Any, int]]) -> int:
+    """Open the services, run `work`, and always close them."""
+    services = await open_services(settings)
     try:
         return await work(services)
     finally:
@@ -192,7 +205,6 @@ def run_migrate(args: argparse.Namespace) -> int:
     configure_logging(settings)
     url = settings.DATABASE_URL
     shown = display_url(url)
-    ensure_sqlite_directory(url)
     asyncio.run(upgrade_to_head(url))
     print(f"Database {shown} is at the latest schema.")
     return EXIT_OK

@@ -14,7 +14,7 @@ from typing import Protocol, TextIO
 from bots.chat.app import ChatApp
 from bots.chat.events import Event
 from bots.chat.replies import Reply
-from bots.cli import EXIT_OK, configure_logging, display_url, ensure_sqlite_directory, load_settings
+from bots.cli import EXIT_OK, configure_logging, display_url, load_settings, open_services
 from bots.console.input import Identity, Quit, Say, Send, interpret
 from bots.console.reader import LineReader
 from bots.console.render import ButtonMemory, FileSink, render
@@ -46,10 +46,7 @@ def _tolerate_odd_bytes() -> None:
 
 async def chat(settings: Settings, user: str, files_dir: Path, source: TextIO, sink: TextIO) -> int:
     """The console loop. The local user owns this database, so admin commands are allowed."""
-    from core.bootstrap import bootstrap
-
-    ensure_sqlite_directory(settings.DATABASE_URL)
-    services = await bootstrap(settings)
+    services = await open_services(settings)
     try:
         console = Console(
             ChatApp(services, AdminPolicy(allow_everyone=True), speech_available=False),

@@ -268,3 +268,46 @@ def test_doctor_prints_no_secret(workdir: Path) -> None:
     assert "Telegram" in shown or "telegram" in shown.lower()
     for secret in [*secrets.values(), "db-pa55word-x9", "redis-pa55word-x9"]:
         assert secret not in shown
+
+
+def test_console_on_postgres_asks_for_migrate_first_then_works(workdir: Path, pg_empty_url: str) -> None:
+    def langlearn(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*langlearn_command(), *argv, "--database", pg_empty_url],
+            cwd=workdir,
+            env=clean_env(),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    unmigrated = langlearn("chat", stdin="/start\n")
+    assert unmigrated.returncode == 2
+    assert "has no langlearn tables yet: run `langlearn migrate` first" in unmigrated.stderr
+    assert "Traceback" not in unmigrated.stderr and unmigrated.stdout == ""
+
+    migrated = langlearn("migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "latest schema" in migrated.stdout
+
+    chatted = langlearn("chat", "--user", "carol", stdin="/start\n/quit\n")
+    assert chatted.returncode == 0, chatted.stderr
+    assert "[1] Spanish" in chatted.stdout
+
+
+def test_unreachable_database_is_one_line_before_any_prompt(workdir: Path) -> None:
+    done = subprocess.run(
+        [*langlearn_command(), "chat", "--database", "postgresql+asyncpg://postgres:hunter2@127.0.0.1:1/x"],
+        cwd=workdir,
+        env=clean_env(),
+        input="/start\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("langlearn: cannot reach the database: ")
+    assert "hunter2" not in line
