@@ -149,14 +149,24 @@ class ProcessedUpdateRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    learners: LearnerRepository
-    pairs: LanguagePairRepository
-    words: WordBankRepository
-    cards: FlashcardRepository
-    reviews: ReviewRepository
-    packs: PackRepository
-    conversations: ConversationRepository
-    updates: ProcessedUpdateRepository
+    # Read-only members: an adapter may expose its concrete repositories (attributes are fine);
+    # a mutable protocol attribute would have to be typed exactly as the Protocol.
+    @property
+    def learners(self) -> LearnerRepository: ...
+    @property
+    def pairs(self) -> LanguagePairRepository: ...
+    @property
+    def words(self) -> WordBankRepository: ...
+    @property
+    def cards(self) -> FlashcardRepository: ...
+    @property
+    def reviews(self) -> ReviewRepository: ...
+    @property
+    def packs(self) -> PackRepository: ...
+    @property
+    def conversations(self) -> ConversationRepository: ...
+    @property
+    def updates(self) -> ProcessedUpdateRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
