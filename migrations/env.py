@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from core.outbound.postgres.database import ensure_sqlite_directory
 from core.outbound.postgres.entities import Base
 
 config = context.config
@@ -55,7 +56,9 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    engine = create_async_engine(_database_url(), poolclass=NullPool)
+    url = _database_url()
+    ensure_sqlite_directory(url)
+    engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

@@ -50,7 +50,8 @@ async def _admin_connection() -> Any:
     try:
         return await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), timeout=5)
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"PostgreSQL not reachable at {shown}: start it (see README). ({exc})", pytrace=False)
+        reason = f"{type(exc).__name__}: {exc}"
+    pytest.fail(f"PostgreSQL not reachable at {shown}: start it (see README). ({reason})", pytrace=False)
 
 
 async def create_pg_database() -> str:

@@ -69,7 +69,7 @@ def upgrade() -> None:
     op.create_table(
         "processed_update",
         sa.Column("platform", sa.String(length=16), nullable=False),
-        sa.Column("update_key", sa.String(length=128), nullable=False),
+        sa.Column("update_key", sa.Text(), nullable=False),
         sa.Column("created_at", _timestamp(), nullable=False),
         sa.PrimaryKeyConstraint("platform", "update_key", name=op.f("pk_processed_update")),
     )
@@ -77,7 +77,7 @@ def upgrade() -> None:
         "chat_identity",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("platform", sa.String(length=16), nullable=False),
-        sa.Column("platform_user_id", sa.String(length=128), nullable=False),
+        sa.Column("platform_user_id", sa.Text(), nullable=False),
         sa.Column("learner_id", sa.Uuid(), nullable=False),
         _learner_fk("chat_identity"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_identity")),

@@ -5,6 +5,7 @@ Every test runs on both databases through the `db` fixture unless its name says 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -204,6 +205,29 @@ async def test_adding_a_taken_identity_is_a_conflict_and_leaves_nothing_behind(d
     assert await count_rows(db, "chat_identity") == 1
 
 
+async def test_concurrent_first_messages_make_one_learner(db: Database) -> None:
+    winner, loser = make_learner(display_name="First"), make_learner(display_name="Second")
+
+    async def second_message() -> None:
+        async with db.unit_of_work() as uow:
+            await uow.learners.add(loser, ChatIdentity("telegram", "same", loser.id))
+            await uow.commit()
+
+    async with db.unit_of_work() as first:
+        await first.learners.add(winner, ChatIdentity("telegram", "same", winner.id))
+        racing = asyncio.create_task(second_message())
+        await asyncio.sleep(0.3)
+        assert not racing.done()  # it waits for the first transaction instead of failing or duplicating
+        await first.commit()
+    with pytest.raises(Conflict):
+        await racing
+
+    async with db.unit_of_work() as uow:
+        found = await uow.learners.get_by_identity("telegram", "same")
+    assert found is not None and found.id == winner.id
+    assert await count_rows(db, "learner") == 1
+
+
 async def test_identities_link_list_and_conflict(db: Database) -> None:
     alice, bob = await seed_learner(db, "alice"), await seed_learner(db, "bob")
     async with db.unit_of_work() as uow:
@@ -297,8 +321,19 @@ async def test_pairs_find_list_activate_and_level(db: Database) -> None:
 async def test_a_pair_is_unique_per_learner_and_languages(db: Database) -> None:
     seed = await seed_learner(db)
     async with db.unit_of_work() as uow:
-        with pytest.raises(sa.exc.IntegrityError):
+        with pytest.raises(Conflict):
             await uow.pairs.add(make_pair(seed.learner, "es", "en"))
+        await uow.pairs.add(make_pair(seed.learner, "es", "de", active=False))  # the unit of work goes on
+        await uow.commit()
+    assert await count_rows(db, "language_pair") == 2
+
+
+async def test_foreign_keys_are_enforced_and_are_not_conflicts(db: Database) -> None:
+    seed = await seed_learner(db)
+    orphan = make_card(make_entry(seed, "never-stored"))
+    async with db.unit_of_work() as uow:
+        with pytest.raises(sa.exc.IntegrityError):
+            await uow.cards.add_many([orphan])
 
 
 # --- word bank --------------------------------------------------------------------------------
@@ -685,6 +720,9 @@ async def test_a_taken_pack_slug_is_a_conflict(db: Database) -> None:
     async with db.unit_of_work() as uow:
         with pytest.raises(Conflict):
             await uow.packs.add(make_pack("basics"))
+        await uow.packs.add(make_pack("basics-2"))  # the unit of work goes on
+        await uow.commit()
+    assert await count_rows(db, "pack") == 2
 
 
 async def test_postgres_copies_fifty_thousand_pack_entries(pg_db: Database) -> None:

@@ -23,9 +23,12 @@ class Database:
     """One async engine and its session factory."""
 
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> None:
-        self.url = url
+        self.url = url  # may hold a password: never log it; repr() masks it
         self._engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False, autoflush=False)
+
+    def __repr__(self) -> str:
+        return f"Database({self._engine.url.render_as_string(hide_password=True)!r})"
 
     @property
     def engine(self) -> AsyncEngine:

@@ -33,5 +33,5 @@ class ChatIdentityEntity(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
     platform: Mapped[str] = mapped_column(sa.String(16))
-    platform_user_id: Mapped[str] = mapped_column(sa.String(128))
+    platform_user_id: Mapped[str] = mapped_column(sa.Text())
     learner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("learner.id", ondelete="CASCADE"), index=True)

@@ -25,5 +25,5 @@ class ProcessedUpdateEntity(Base):
     __tablename__ = "processed_update"
 
     platform: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
-    update_key: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    update_key: Mapped[str] = mapped_column(sa.Text(), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.outbound.postgres.entities import Base
@@ -36,7 +37,7 @@ class SqlRepository:
         result = await self._session.execute(statement, params)
         return result  # type: ignore[return-value]
 
-    def _upsert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    def _dialect_insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         """The dialect's INSERT that supports ON CONFLICT (both Postgres and SQLite ≥ 3.24 do)."""
         if self._dialect == "postgresql":
             return postgresql.insert(table)
@@ -44,7 +45,16 @@ class SqlRepository:
 
     def _insert_ignoring_conflicts(self, table: sa.Table, index_elements: Sequence[str]) -> sa.Insert:
         """INSERT … ON CONFLICT (…) DO NOTHING (rowcount 0 means the row was already there)."""
-        return self._upsert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+        return self._dialect_insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """A duplicate key (as opposed to a foreign-key or NOT NULL failure), on either database."""
+    original = error.orig
+    if getattr(original, "sqlstate", None) == "23505":  # asyncpg: unique_violation
+        return True
+    name = getattr(original, "sqlite_errorname", "")
+    return name in {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 
 
 def parse_id(value: str) -> uuid.UUID | None:

@@ -26,7 +26,7 @@ from core.outbound.postgres.entities import (
     UTCDateTime,
     WordBankEntryEntity,
 )
-from core.outbound.postgres.repositories._base import SqlRepository, parse_id, table_of, to_uuid
+from core.outbound.postgres.repositories._base import SqlRepository, is_unique_violation, parse_id, table_of, to_uuid
 
 _card = table_of(FlashcardEntity)
 _entry = table_of(WordBankEntryEntity)
@@ -76,12 +76,18 @@ _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 class SqlFlashcardRepository(SqlRepository):
     async def add_many(self, cards: Sequence[Flashcard]) -> None:
-        """One executemany; a second card for the same entry and direction → Conflict."""
+        """Insert cards with one executemany.
+
+        A second card for an entry and direction → Conflict; on Postgres the failed statement ends
+        the transaction, so the caller abandons this unit of work.
+        """
         if not cards:
             return
         try:
             await self._execute(_INSERT, [_to_row(card) for card in cards])
         except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
             raise Conflict("that word already has a card in this direction") from exc
 
     async def get(self, card_id: str) -> Flashcard | None:

@@ -31,7 +31,7 @@ class SqlConversationRepository(SqlRepository):
             "data": state.data,
             "updated_at": state.updated_at or datetime.now(UTC),
         }
-        insert = self._upsert(_state)
+        insert = self._dialect_insert(_state)
         statement = insert.on_conflict_do_update(
             index_elements=[_state.c.learner_id],
             set_={"flow": insert.excluded.flow, "data": insert.excluded.data, "updated_at": insert.excluded.updated_at},

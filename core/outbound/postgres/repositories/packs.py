@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from core.domain.errors import Conflict
 from core.domain.models import Pack, PackEntry
@@ -32,7 +31,7 @@ _SELECT_PACK = sa.select(_pack, _entry_count)
 
 class SqlPackRepository(SqlRepository):
     async def add(self, pack: Pack) -> None:
-        """A taken slug → Conflict."""
+        """A taken slug → Conflict (the transaction stays usable)."""
         row = {
             "id": to_uuid(pack.id),
             "slug": pack.slug,
@@ -43,10 +42,9 @@ class SqlPackRepository(SqlRepository):
             "published": pack.published,
             "created_at": pack.created_at,
         }
-        try:
-            await self._execute(sa.insert(_pack), row)
-        except IntegrityError as exc:
-            raise Conflict(f"a pack with the slug “{pack.slug}” already exists") from exc
+        inserted = await self._execute(self._insert_ignoring_conflicts(_pack, ["slug"]), row)
+        if inserted.rowcount == 0:
+            raise Conflict(f"a pack with the slug “{pack.slug}” already exists")
 
     async def get_by_slug(self, slug: str) -> Pack | None:
         row = (await self._execute(_SELECT_PACK.where(_pack.c.slug == slug))).first()

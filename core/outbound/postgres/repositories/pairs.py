@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.domain.errors import Conflict
 from core.domain.models import LanguagePair
 from core.outbound.postgres.entities import LanguagePairEntity
 from core.outbound.postgres.repositories._base import SqlRepository, parse_id, table_of, to_uuid
@@ -15,18 +16,19 @@ _pair = table_of(LanguagePairEntity)
 
 class SqlLanguagePairRepository(SqlRepository):
     async def add(self, pair: LanguagePair) -> None:
-        await self._execute(
-            sa.insert(_pair),
-            {
-                "id": to_uuid(pair.id),
-                "learner_id": to_uuid(pair.learner_id),
-                "target": pair.target,
-                "native": pair.native,
-                "level": pair.level,
-                "is_active": pair.is_active,
-                "created_at": pair.created_at,
-            },
-        )
+        """The learner already has a pair for these languages → Conflict (the transaction stays usable)."""
+        row = {
+            "id": to_uuid(pair.id),
+            "learner_id": to_uuid(pair.learner_id),
+            "target": pair.target,
+            "native": pair.native,
+            "level": pair.level,
+            "is_active": pair.is_active,
+            "created_at": pair.created_at,
+        }
+        inserted = await self._execute(self._insert_ignoring_conflicts(_pair, ["learner_id", "target", "native"]), row)
+        if inserted.rowcount == 0:
+            raise Conflict(f"there is already a {pair.target}→{pair.native} pair")
 
     async def get(self, pair_id: str) -> LanguagePair | None:
         uid = parse_id(pair_id)

@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from core.domain.errors import Conflict
 from core.domain.models import WordBankEntry
 from core.outbound.postgres.entities import WordBankEntryEntity
-from core.outbound.postgres.repositories._base import SqlRepository, chunks, parse_id, table_of, to_uuid
+from core.outbound.postgres.repositories._base import (
+    SqlRepository,
+    chunks,
+    is_unique_violation,
+    parse_id,
+    table_of,
+    to_uuid,
+)
 
 _entry = table_of(WordBankEntryEntity)
 _INSERT = sa.insert(_entry)
@@ -19,12 +26,18 @@ _INSERT = sa.insert(_entry)
 
 class SqlWordBankRepository(SqlRepository):
     async def add_many(self, entries: Sequence[WordBankEntry]) -> None:
-        """One executemany (batched multi-row INSERTs); a lemma already in the pair → Conflict."""
+        """Insert entries with one executemany.
+
+        A lemma already in the pair → Conflict; on Postgres the failed statement ends the
+        transaction, so the caller abandons this unit of work (the services check first).
+        """
         if not entries:
             return
         try:
             await self._execute(_INSERT, [_to_row(entry) for entry in entries])
         except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
             raise Conflict("a word with the same lemma is already in this language pair") from exc
 
     async def get(self, entry_id: str) -> WordBankEntry | None:
