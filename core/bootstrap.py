@@ -6,7 +6,7 @@ Nothing here runs at import time; adapters call `bootstrap()` in their start-up 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,13 +42,11 @@ class Services:
     data: DataService
     conversation: ConversationService
     translator: Translator | None
-    _close: Callable[[], object] | None = None
+    _close: Callable[[], Awaitable[None]] | None = None
 
     async def aclose(self) -> None:
         if self._close is not None:
-            result = self._close()
-            if hasattr(result, "__await__"):
-                await result  # type: ignore[misc]
+            await self._close()
 
 
 def build_services(
@@ -59,7 +57,7 @@ def build_services(
     lemmatizer: Lemmatizer,
     translator: Translator | None,
     clock: Clock = utc_now,
-    close: Callable[[], object] | None = None,
+    close: Callable[[], Awaitable[None]] | None = None,
 ) -> Services:
     """Wire services over given ports (tests call this with fakes)."""
     return Services(
