@@ -37,7 +37,7 @@ from core.outbound.postgres.database import Database
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 CEST = timezone(timedelta(hours=2))
-# FSRS-6 default weights, with floats chosen to catch any rounding on the way through the database.
+# FSRS-like weights plus floats chosen to catch any rounding on the way through the database.
 WEIGHTS = (0.212, 1.2931, 2.3065, 8.2956, 6.4133, 0.8334, 3.0194, 0.001, 1.8722, 0.1666, 0.796, 1.4835, 0.0614)
 AWKWARD = (0.1 + 0.2, 1 / 3, 1e-05, 123456.78901234567)
 
