@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from bots.chat.context import Turn
 from bots.chat.events import Attachment, Event
 from bots.chat.parsing import parse_command
@@ -45,14 +47,13 @@ def _is_audio(attachment: Attachment) -> bool:
 def voice_problem(turn: Turn) -> str:
     """What a voice note gets: what is wrong with it, or which setting enables voice answers."""
     attachment = turn.event.attachment
-    silent = attachment is not None and attachment.duration_s is not None and attachment.duration_s <= 0
-    if attachment is None or not attachment.content or silent:
+    duration = attachment.duration_s if attachment is not None else None
+    if duration is not None and math.isnan(duration):
+        duration = None  # unknown; the platform could not tell
+    if attachment is None or not attachment.content or (duration is not None and duration <= 0):
         return "That voice note is empty: hold the microphone button, speak, then release."
-    if attachment.duration_s is not None and attachment.duration_s > MAX_VOICE_SECONDS:
-        return (
-            f"That voice note is too long ({round(attachment.duration_s)} s); "
-            f"voice answers are at most {MAX_VOICE_SECONDS} seconds."
-        )
+    if duration is not None and duration > MAX_VOICE_SECONDS:
+        return f"That voice note is too long: voice answers are at most {MAX_VOICE_SECONDS} seconds."
     if not _is_audio(attachment):
         return "That isn't audio. Send a voice note, or type your answer."
     if turn.services.settings.DEEPGRAM_API_KEY is None:
