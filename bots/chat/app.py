@@ -8,7 +8,9 @@ in exactly one place (`handle`), logged with their traceback, and answered with 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
@@ -94,17 +96,29 @@ class ChatApp:
         self._admins = admin_policy
         self._speech_available = speech_available
         self._clock = clock  # only for "due in 3h" texts; pass the services' clock in tests
+        # One event per identity at a time in this process, so two quick presses of the same
+        # button (Discord runs handlers concurrently) cannot both pass the "already reviewed" check.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def handle(self, event: Event) -> list[Reply]:
         """Answer one incoming event; [] only for a deliberate silence or a duplicate delivery."""
         try:
-            return await self._handle(event)
+            async with self._lock_for(event):
+                return await self._handle(event)
         except Exception:
             # The one place unexpected errors end: logged with traceback (no message content), apology out.
             logger.exception(
                 "chat event failed: platform=%s kind=%s command=%s", event.platform, event.kind, event.command
             )
             return [Reply(text=SOMETHING_WENT_WRONG)]
+
+    def _lock_for(self, event: Event) -> asyncio.Lock:
+        key = (event.platform, event.user_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
 
     async def _handle(self, event: Event) -> list[Reply]:
         if not event.addressed_to_bot:

@@ -6,6 +6,7 @@ The services are the real ones over `Database.unit_of_work`; the lemmatizer is o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -105,6 +106,21 @@ async def test_a_review_session_continues_after_a_restart(setup: Setup) -> None:
         (3, "button", None),
         (3, "typed", "house"),
     ]
+
+
+async def test_two_quick_presses_of_the_same_button_rate_once(setup: Setup) -> None:
+    chat = setup.chat
+    await chat.onboard()
+    await chat.send("/add comer = to eat\ncasa = house")
+    await chat.send("/review")
+    await chat.press("Show answer")
+    good = chat.button("Good · 10m").payload
+    first, second = await asyncio.gather(chat.tap(good), chat.tap(good))
+    assert sorted([texts(first)[0], texts(second)[0]]) == [
+        "This card was already reviewed.",
+        "comer → to eat\nGood · next in 10m",
+    ]
+    assert await setup.rows("SELECT rating FROM review_event") == [(3,)]
 
 
 async def test_admin_pack_import_publish_and_learner_subscription(setup: Setup) -> None:
