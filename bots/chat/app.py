@@ -108,7 +108,10 @@ class ChatApp:
         except Exception:
             # The one place unexpected errors end: logged with traceback (no message content), apology out.
             logger.exception(
-                "chat event failed: platform=%s kind=%s command=%s", event.platform, event.kind, event.command
+                "chat event failed: platform=%s kind=%s command=%s",
+                event.platform,
+                event.kind,
+                (event.command or "")[:40] or None,
             )
             return [Reply(text=SOMETHING_WENT_WRONG)]
 

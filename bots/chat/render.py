@@ -207,10 +207,6 @@ def session_summary(reviewed: int, correct: int, next_due: datetime | None, now:
 # --- packs -------------------------------------------------------------------------------------
 
 
-def pack_line(pack: Pack) -> str:
-    return f"{pack.title} · {pack_label_short(pack)} · {pack.level} · {words(pack.entry_count)}"
-
-
 def pack_label_short(pack: Pack) -> str:
     return f"{pack.target}→{pack.native}"
 

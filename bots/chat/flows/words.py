@@ -8,12 +8,12 @@ from typing import Any
 from bots.chat import render
 from bots.chat.context import OFFERS, Turn
 from bots.chat.errors import BUTTON_EXPIRED, ChatNotice
+from bots.chat.flows.review import REVIEW
 from bots.chat.replies import Reply
 from core.domain.errors import InvalidInput
 from core.domain.services.vocabulary import MAX_LINES
 
 TRANSLATE = "translate"
-REVIEW = "review"
 MAX_OFFER_CHARS = 40
 MAX_OFFER_WORDS = 3
 MAX_OFFERS_KEPT = 5
@@ -39,7 +39,7 @@ async def cmd_add(turn: Turn) -> list[Reply]:
 
 async def _ask_pending(turn: Turn, queue: list[list[str]]) -> Reply:
     """Start (or continue) asking for owed translations — but never break a review session."""
-    if turn.flow == REVIEW:
+    if turn.flow == REVIEW:  # never break a review session for a question
         return Reply(text="Words without a translation wait in /words (press “Add missing translations”).")
     await turn.set_flow(TRANSLATE, {"queue": queue})
     return render.ask_translation(queue[0][1])
