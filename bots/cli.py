@@ -301,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _resolve(SUBCOMMANDS[args.command].handler)(args)
     except KeyboardInterrupt:
+        print(file=sys.stderr)  # the shell's prompt starts on a line of its own, after "^C"
         return EXIT_INTERRUPTED
     except UserError as exc:
         return _fail(str(exc), EXIT_USAGE)

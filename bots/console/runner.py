@@ -69,8 +69,8 @@ def _memory_key(database_url: str, user: str) -> str:
 def _banner(user: str, database: str) -> str:
     return (
         f"langlearn — chatting as {user} · database {database}\n"
-        "Type /start to begin and /help for the commands. A number presses a button; "
-        "a trailing @file attaches a file; /quit or Ctrl-D leaves.\n"
+        "Type /start to begin, /help for the commands, /quit or Ctrl-D to leave.\n"
+        "A number presses a button; a trailing @path attaches a file.\n"
     )
 
 
