@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable, Coroutine
@@ -303,10 +304,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)  # the shell's prompt starts on a line of its own, after "^C"
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `langlearn … | head`: the reader left; nothing to say to anyone
+        _silence_stdout()
+        return EXIT_FAILURE
     except UserError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except Exception as exc:  # mapped to a one-line message here, the only place
         return _handle_failure(exc)
+
+
+def _silence_stdout() -> None:
+    """Python flushes stdout at exit; into a closed pipe that would raise once more."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _handle_failure(exc: Exception) -> int:
