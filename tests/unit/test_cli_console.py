@@ -108,7 +108,7 @@ def test_buttons_are_numbered_across_a_batch_and_media_is_written(tmp_path: Path
         Reply(text="comer", buttons=[[Button("Show answer", "s"), Button("Listen", "l")]]),
         Reply(text="Stats", image=FileOut("stats.png", PNG, "image/png"), spoiler="to eat"),
         Reply(text="Your data", files=[FileOut("export.json", b"{}", "application/json")], notice="Done"),
-        Reply(buttons=[[Button("Good · 3d", "g")]]),
+        Reply(buttons=[[Button("Good · 3d", "g")]], audio=FileOut("comer.ogg", b"OggS", "audio/ogg")),
     ]
     text, buttons = render(replies, FileSink(tmp_path / "out"))
     assert "comer\n[1] Show answer   [2] Listen" in text
@@ -117,10 +117,13 @@ def test_buttons_are_numbered_across_a_batch_and_media_is_written(tmp_path: Path
     assert "[3] Good · 3d" in text
     assert [b.payload for b in buttons] == ["s", "l", "g"]
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert len(written) == 2
-    assert written[0].startswith("export-") and written[0].endswith(".json")
-    assert written[1].startswith("stats-") and written[1].endswith(".png")
-    assert (tmp_path / "out" / written[1]).read_bytes() == PNG
+    assert len(written) == 3
+    assert written[0].startswith("comer-") and written[0].endswith(".ogg")
+    assert written[1].startswith("export-") and written[1].endswith(".json")
+    assert written[2].startswith("stats-") and written[2].endswith(".png")
+    assert (tmp_path / "out" / written[2]).read_bytes() == PNG
+    for kind, name in (("image", written[2]), ("audio", written[0]), ("file", written[1])):
+        assert f"[{kind}] {tmp_path.resolve() / 'out' / name}" in text  # outside the working directory: absolute
 
 
 def test_file_names_from_replies_cannot_escape_the_folder(tmp_path: Path) -> None:
