@@ -56,7 +56,8 @@ def normalise_answer(text: str, language: str) -> str:
     Lower-case, strip punctuation and surrounding whitespace, collapse inner whitespace, and drop
     the language's leading articles ("el", "la", "der", "the", "to " for English verbs, …).
     """
-    lowered = unicodedata.normalize("NFC", text).translate(_APOSTROPHES).casefold()
+    # casefold before unifying apostrophes: casefolding can produce one ("ŉ" → "ʼn")
+    lowered = unicodedata.normalize("NFC", text).casefold().translate(_APOSTROPHES)
     words = _SPACES.sub(" ", _punctuation_to_spaces(lowered)).strip()
     words = _drop_leading_article(words, language.lower())
     # "don't" ~ "dont": an apostrophe left after elision handling is not worth a miss
