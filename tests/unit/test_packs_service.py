@@ -356,7 +356,7 @@ async def test_subscribe_skips_words_the_learner_already_has_by_lemma(world: Wor
     await world.services.vocabulary.add_words(learner.id, ["comían = they ate", "casa = house"])
     result = await world.services.packs.subscribe(learner.id, "spanish-a1")
     assert (result.added, result.skipped) == (1, 2)
-    assert sorted(w.term for w in world.uow.store.words.values()) == ["casa", "comer", "perro"]
+    assert sorted(w.term for w in world.uow.store.words.values()) == ["casa", "comían", "perro"]
 
 
 async def test_subscribe_creates_the_pairs_pair_without_switching(world: World) -> None:

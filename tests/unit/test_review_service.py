@@ -36,7 +36,7 @@ async def test_new_cards_come_oldest_first_with_both_sides(world: World) -> None
     await add(world, learner, "comían = they ate", "casa = house")
     due = await world.services.reviews.next_card(learner.id)
     assert due is not None
-    assert (due.front, due.back, due.context) == ("comer", "they ate", "comían")
+    assert (due.front, due.back, due.context) == ("comían", "they ate", None)
     assert (due.target_language, due.answer_language) == ("es", "en")
     assert due.card.state is CardState.NEW
 

@@ -25,14 +25,22 @@ async def test_term_with_translation_becomes_an_entry_and_a_recognition_card(wor
 
 async def test_a_single_inflected_word_is_reduced_to_its_lemma_with_context(world: World) -> None:
     learner = await world.learner()
-    result = await world.services.vocabulary.add_words(learner.id, ["comían = they ate"])
-    entry = result.added[0]
+    result = await world.services.vocabulary.add_words(learner.id, ["comían"])
+    entry = result.needs_translation[0]
     assert (entry.term, entry.lemma, entry.context) == ("comer", "comer", "comían")
+
+
+async def test_a_word_given_with_its_translation_keeps_the_typed_form_and_dedupes_by_lemma(world: World) -> None:
+    learner = await world.learner()
+    entry = (await world.services.vocabulary.add_words(learner.id, ["comían = they ate"])).added[0]
+    assert (entry.term, entry.lemma, entry.context, entry.translation) == ("comían", "comer", None, "they ate")
+    again = await world.services.vocabulary.add_words(learner.id, ["comer = to eat"])
+    assert (again.added, again.duplicates) == ([], ["comer"])
 
 
 async def test_a_capitalised_word_still_finds_its_lemma(world: World) -> None:
     learner = await world.learner()
-    entry = (await world.services.vocabulary.add_words(learner.id, ["Casas = houses"])).added[0]
+    entry = (await world.services.vocabulary.add_words(learner.id, ["Casas"])).needs_translation[0]
     assert (entry.term, entry.lemma, entry.context) == ("casa", "casa", "Casas")
 
 

@@ -59,7 +59,8 @@ class VocabularyService:
 
         More than MAX_LINES non-blank lines, or none → InvalidInput (nothing added). A line with an
         empty term or over-long parts is rejected with its reason; the others go on. A single word is
-        reduced to its lemma (the typed form kept as `context` when it differs). A lemma already in
+        reduced to its lemma (the typed form kept as `context` when it differs) unless the line gives
+        its own translation, which is of the typed form. A lemma already in
         the pair (or twice in the message) is a duplicate. Missing translations go to the Translator
         when one is configured (one batched call); when it is absent or fails, the entry is stored
         with translation None and returned in `needs_translation` (no card until one is given).
@@ -150,6 +151,11 @@ class VocabularyService:
                 result.rejected.append((text.strip(), rejected.reason))
                 continue
             key = lemma_key(parsed.term, pair.target, self._lemmatizer)
+            if parsed.translation is not None:
+                # The learner's translation is of the form they typed ("comían = they ate"), and
+                # lookup lemmas guess without context ("casa" → "casar"): keep the typed term on the
+                # card; the lemma still keys de-duplication.
+                key = LemmaKey(collapse(parsed.term), key.lemma, None)
             if key.lemma in candidates:
                 result.duplicates.append(parsed.term)
                 continue

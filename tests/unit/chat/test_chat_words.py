@@ -23,9 +23,19 @@ async def test_add_with_translations_and_duplicates(cw: ChatWorld) -> None:
 async def test_an_inflected_word_is_reduced_to_its_lemma(cw: ChatWorld) -> None:
     chat = cw.chat
     await chat.onboard()
-    assert texts(await chat.send("/add comían = they ate")) == ["Added 1:\ncomer (comían) — they ate"]
+    assert texts(await chat.send("/add comían")) == [
+        "Added 1:\ncomer (comían) — (needs a translation)",
+        "What does “comer” mean? Send the translation, or /cancel to leave it for later.",
+    ]
+    assert texts(await chat.send("to eat")) == ["Saved: comer — to eat. It's ready for /review."]
     [entry] = cw.store.words.values()
-    assert (entry.term, entry.context) == ("comer", "comían")
+    assert (entry.term, entry.context, entry.translation) == ("comer", "comían", "to eat")
+
+
+async def test_a_word_with_its_own_translation_keeps_the_typed_form(cw: ChatWorld) -> None:
+    chat = cw.chat
+    await chat.onboard()
+    assert texts(await chat.send("/add comían = they ate")) == ["Added 1:\ncomían — they ate"]
 
 
 async def test_without_a_translator_the_bot_asks_and_the_next_text_is_the_translation(cw: ChatWorld) -> None:
