@@ -28,11 +28,13 @@ from _common import (
     BenchDatabase,
     Captured,
     StatementRecorder,
+    current_rss_mb,
     emit,
     fresh_database,
     latency_ms,
     log,
     now_ns,
+    peak_rss_mb,
     ratio,
     short_sql,
 )
@@ -105,12 +107,12 @@ class ChatLearner:
     async def command(self, name: str) -> list[Any]:
         from bots.chat.events import EventKind
 
-        return await self._app.handle(self._event(EventKind.COMMAND, text=f"/{name}", command=name))
+        return list(await self._app.handle(self._event(EventKind.COMMAND, text=f"/{name}", command=name)))
 
     async def press(self, payload: str) -> list[Any]:
         from bots.chat.events import EventKind
 
-        return await self._app.handle(self._event(EventKind.BUTTON, payload=payload))
+        return list(await self._app.handle(self._event(EventKind.BUTTON, payload=payload)))
 
     def rating(self) -> str:
         return self._rng.choice(RATINGS)
@@ -280,6 +282,7 @@ async def run() -> None:
         try:
             paths = Paths(ChatApp(services, AdminPolicy()), pool)
             captured = await _capture(paths.app, probe)
+            memory = {"rss_before_loop_mb": current_rss_mb()}
             await paths.rounds(warm_chat, warm_floor, CONCURRENCY, WARMUP_ANSWERS, 1)
             chat, raw = await paths.rounds(real, floor, CONCURRENCY, ANSWERS_PER_LEARNER, ROUNDS)
             log(
@@ -287,11 +290,12 @@ async def run() -> None:
                 f"floor {raw.answers} in {raw.wall_ns / 1e9:.1f}s"
             )
             seq = await paths.rounds(seq_chat, seq_floor, 1, SEQ_ANSWERS, SEQ_ROUNDS)
+            memory.update(rss_after_loop_mb=current_rss_mb(), peak_rss_mb=peak_rss_mb())
             commit = await _commit_probe(pool)
         finally:
             await pool.close()
             await services.aclose()
-    _report(chat, raw, seq, commit, captured, started)
+    _report(chat, raw, seq, commit, memory, captured, started)
 
 
 def _statements(captured: list[Captured]) -> list[str]:
@@ -327,6 +331,7 @@ def _report(
     raw: Timings,
     seq: tuple[Timings, Timings],
     commit: dict[str, float],
+    memory: dict[str, float | None],
     captured: dict[str, list[Captured]],
     started: int,
 ) -> None:
@@ -339,6 +344,7 @@ def _report(
         **concurrent,
         "sequential": {k: sequential[k] for k in ("answers", "answer", "show_answer", "floor", "ratio_to_floor")},
         "commit_probe": commit,
+        "memory": memory,
         "statements_per_press": {k: sum(c.statement not in BOUNDARIES for c in v) for k, v in captured.items()},
         "transactions_per_press": {k: sum(c.statement == "BEGIN" for c in v) for k, v in captured.items()},
         "commits_per_press": {k: sum(c.statement == "COMMIT" for c in v) for k, v in captured.items()},
