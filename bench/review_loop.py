@@ -46,11 +46,13 @@ CARDS = 200
 DUE_SHARE = 0.7
 NEW_SHARE = 0.1
 ANSWERS_PER_LEARNER = int(os.environ.get("BENCH_ANSWERS", "100"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 WARMUP_ANSWERS = 15  # per warm-up learner (one per concurrent task), not measured
-ROUNDS = 4  # the concurrent phase alternates chat and floor in this many slices
+# The concurrent phase alternates chat and floor in slices of exactly CONCURRENCY learners, so every
+# slice runs at full concurrency to its end (equal session lengths: no lone straggler).
+ROUNDS = max(1, LEARNERS // CONCURRENCY)
 SEQ_ROUNDS = 2  # the one-at-a-time phase: this many learners per path, alternating
 SEQ_ANSWERS = 60
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
 PLATFORM = "telegram"
 BOUNDARIES = {"BEGIN", "COMMIT", "ROLLBACK"}
 RATINGS = ["Good"] * 16 + ["Again"] * 2 + ["Hard", "Easy"]  # 80% Good, 10% Again, 5% Hard, 5% Easy
