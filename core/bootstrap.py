@@ -70,7 +70,7 @@ def build_services(
         stats=StatsService(uow, clock),
         learner_settings=SettingsService(uow, clock),
         data=DataService(uow, clock),
-        conversation=ConversationService(uow, clock),
+        conversation=ConversationService(uow, clock, scheduler),
         translator=translator,
         _close=close,
     )

@@ -26,7 +26,8 @@ from bots.chat.inputs import check_length, command_of, voice_problem
 from bots.chat.replies import Reply
 from core.bootstrap import Services, utc_now
 from core.domain.errors import DomainError
-from core.domain.models import AdminPolicy, Learner
+from core.domain.models import AdminPolicy
+from core.domain.services.conversation import TurnStart
 
 logger = logging.getLogger(__name__)
 
@@ -126,16 +127,15 @@ class ChatApp:
     async def _handle(self, event: Event) -> list[Reply]:
         if not event.addressed_to_bot:
             return []
-        conversation = self._services.conversation
-        if event.update_id is not None and not await conversation.first_delivery(event.platform, event.update_id):
+        start = await self._begin(event)
+        if start.duplicate:
             return []
-        learner = await self._learner(event)
-        if learner is None:
+        if start.learner is None or start.state is None:
             return [Reply(text=BUTTON_EXPIRED, notice=BUTTON_EXPIRED)]
         turn = Turn(
             event=event,
-            learner=learner,
-            state=await conversation.load(learner.id),
+            learner=start.learner,
+            state=start.state,
             services=self._services,
             admins=self._admins,
             speech_available=self._speech_available,
@@ -154,20 +154,20 @@ class ChatApp:
                 reply.private = True
         return replies
 
-    async def _learner(self, event: Event) -> Learner | None:
-        """The learner behind the identity, created on first contact.
+    async def _begin(self, event: Event) -> TurnStart:
+        """Duplicate guard, the learner behind the identity and their flow state: one transaction.
 
-        Not by a personal button, though: only its own learner has seen it, and after /delete_me a
-        late press must not bring them back.
+        The learner is created on first contact, but not by a personal button: only its own
+        learner has seen it, and after /delete_me a late press must not bring them back.
         """
-        accounts = self._services.accounts
+        create = True
         if event.kind == EventKind.BUTTON:
             payload = payloads.decode(event.payload)
-            if payload is None or payload.owner != payloads.PUBLIC:
-                return await accounts.find_learner(event.platform, event.user_id)
+            create = payload is not None and payload.owner == payloads.PUBLIC
         name = event.display_name.strip()[:MAX_DISPLAY_NAME] or event.user_id[:MAX_DISPLAY_NAME]
-        learner, _created = await accounts.ensure_learner(event.platform, event.user_id, name)
-        return learner
+        return await self._services.conversation.begin_turn(
+            event.platform, event.user_id, name, event.update_id, create
+        )
 
     async def _route(self, turn: Turn) -> list[Reply]:
         kind = turn.event.kind

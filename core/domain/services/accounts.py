@@ -27,14 +27,7 @@ class AccountService:
         existing = await self.find_learner(platform, platform_user_id)
         if existing is not None:
             return existing, False
-        learner = Learner(
-            id=new_id(),
-            display_name=display_name.strip()[:MAX_DISPLAY_NAME_CHARS],
-            settings=LearnerSettings(),
-            desired_retention=DEFAULT_DESIRED_RETENTION,
-            fsrs_parameters=self._scheduler.default_parameters(),
-            created_at=self._clock(),
-        )
+        learner = new_learner(display_name, self._scheduler, self._clock)
         try:
             async with self._uow() as uow:
                 await uow.learners.add(learner, ChatIdentity(platform, platform_user_id, learner.id))
@@ -55,3 +48,15 @@ class AccountService:
         """Raises NotFound."""
         async with self._uow() as uow:
             return await load_learner(uow, learner_id)
+
+
+def new_learner(display_name: str, scheduler: ReviewScheduler, clock: Clock) -> Learner:
+    """A learner on first contact, with the defaults (shared with ConversationService.begin_turn)."""
+    return Learner(
+        id=new_id(),
+        display_name=display_name.strip()[:MAX_DISPLAY_NAME_CHARS],
+        settings=LearnerSettings(),
+        desired_retention=DEFAULT_DESIRED_RETENTION,
+        fsrs_parameters=scheduler.default_parameters(),
+        created_at=clock(),
+    )
