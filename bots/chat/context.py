@@ -42,10 +42,18 @@ class Turn:
         Terms offered with an `Add “<term>”` button survive flow changes, so that button keeps
         working (once) whatever the learner did in between.
         """
+        await self.services.conversation.save(self.stage_flow(flow, data))
+
+    def stage_flow(self, flow: str | None, data: dict[str, Any]) -> ConversationState:
+        """The state `set_flow` would store, without storing it.
+
+        For saving inside a service's own transaction (a review saves the session with the rating:
+        one commit for both).
+        """
         offers = self.state.data.get(OFFERS)
         self.state.flow = flow
         self.state.data = {OFFERS: offers, **data} if offers and OFFERS not in data else data
-        await self.services.conversation.save(self.state)
+        return self.state
 
     async def end_flow(self) -> None:
         """Leave any flow."""

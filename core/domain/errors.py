@@ -9,6 +9,7 @@ Messages never contain secrets.
     │   └── InvalidLevel
     ├── NotFound                a word, pack, card or pair that does not exist (for this learner)
     ├── Conflict                already exists (pack slug, …)
+    │   └── AlreadyReviewed     the card changed since it was shown (a second press of the same showing)
     ├── NoActivePair            the learner has no language pair yet
     ├── NotAllowed              an admin command from a non-admin or outside an admin channel
     ├── QuotaExceeded
@@ -56,6 +57,13 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class AlreadyReviewed(Conflict):
+    """The card was rated since it was shown: two presses (or processes) for one showing, one wins."""
+
+    def __init__(self) -> None:
+        super().__init__("This card was already reviewed.")
 
 
 class NoActivePair(DomainError):

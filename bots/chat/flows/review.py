@@ -14,7 +14,9 @@ from bots.chat import render
 from bots.chat.context import Turn
 from bots.chat.errors import BUTTON_EXPIRED, ChatNotice
 from bots.chat.replies import Reply
-from core.domain.models import DueCard, Rating, ReviewMode, ReviewOutcome
+from core.domain.errors import AlreadyReviewed
+from core.domain.models import ConversationState, DueCard, Rating, ReviewMode, ReviewOutcome
+from core.domain.services.review import StateAfterReview
 
 REVIEW = "review"
 SESSION_OVER = "This review session is over — send /review to start a new one."
@@ -37,22 +39,58 @@ def _new_session(turn: Turn) -> dict[str, Any]:
 
 
 async def _show(turn: Turn, data: dict[str, Any], card: DueCard) -> Reply:
-    seq = int(data.get("seq", 0)) + 1
-    await turn.set_flow(
-        REVIEW,
-        {
-            **data,
-            "seq": seq,
-            "card_id": card.card.id,
-            "front": card.front,
-            "back": card.back,
-            "context": card.context,
-            "answer_language": card.answer_language,
-            "shown": False,
-        },
-    )
+    await turn.set_flow(REVIEW, _showing(data, card))
+    return _front(turn, card)
+
+
+def _showing(data: dict[str, Any], card: DueCard) -> dict[str, Any]:
+    """The session's state while `card` is on screen (a new showing number; its due date as shown)."""
+    return {
+        **data,
+        "seq": int(data.get("seq", 0)) + 1,
+        "card_id": card.card.id,
+        "due": card.card.due.isoformat(),
+        "front": card.front,
+        "back": card.back,
+        "context": card.context,
+        "answer_language": card.answer_language,
+        "shown": False,
+    }
+
+
+def _front(turn: Turn, card: DueCard) -> Reply:
+    seq = int(turn.state.data["seq"])
     speech = turn.speech_available
     return render.card_front(turn.learner_id, card.card.id, seq, card.front, card.answer_language, speech)
+
+
+def _shown_due(data: dict[str, Any]) -> datetime | None:
+    """The card's due date when shown (None for a session saved before it was recorded)."""
+    due = data.get("due")
+    try:
+        return datetime.fromisoformat(due) if isinstance(due, str) else None
+    except ValueError:
+        return None
+
+
+def _counted(data: dict[str, Any], outcome: ReviewOutcome) -> dict[str, Any]:
+    return {
+        **data,
+        "reviewed": int(data.get("reviewed", 0)) + 1,
+        "correct": int(data.get("correct", 0)) + (outcome.event.rating > Rating.AGAIN),
+    }
+
+
+def _next_state(turn: Turn, data: dict[str, Any]) -> StateAfterReview:
+    """The session after a review (next card, or ended), saved in the review's own transaction."""
+
+    def state_after(outcome: ReviewOutcome, next_card: DueCard | None) -> ConversationState:
+        counted = _counted(data, outcome)
+        if next_card is None:
+            return turn.stage_flow(None, {})
+        return turn.stage_flow(REVIEW, _showing(counted, next_card))
+
+    return state_after
 
 
 def _sides(data: dict[str, Any]) -> str:
@@ -90,9 +128,17 @@ async def button_rate(turn: Turn) -> list[Reply]:
     if rating_arg not in {"1", "2", "3", "4"}:
         raise ChatNotice(BUTTON_EXPIRED)
     rating = Rating(int(rating_arg))
-    outcome, next_card = await turn.services.reviews.review(
-        turn.learner_id, str(data["card_id"]), rating, ReviewMode.BUTTON
-    )
+    try:
+        outcome, next_card = await turn.services.reviews.review(
+            turn.learner_id,
+            str(data["card_id"]),
+            rating,
+            ReviewMode.BUTTON,
+            shown_due=_shown_due(data),
+            then=_next_state(turn, data),
+        )
+    except AlreadyReviewed as error:
+        raise ChatNotice(ALREADY_REVIEWED) from error
     first = render.rated(_sides(data), rating, outcome.interval)
     return [first, await _after(turn, data, outcome, next_card)]
 
@@ -113,29 +159,32 @@ async def text_in_review(turn: Turn) -> list[Reply]:
         return [Reply(text=SESSION_OVER)]
     answer = turn.event.text.strip()
     grade, outcome, next_card = await turn.services.reviews.answer(
-        turn.learner_id, str(card_id), answer, ReviewMode.TYPED
+        turn.learner_id,
+        str(card_id),
+        answer,
+        ReviewMode.TYPED,
+        shown_due=_shown_due(data),
+        then=_next_state(turn, data),
     )
     return [render.verdict(grade, outcome.interval), await _after(turn, data, outcome, next_card)]
 
 
 async def _after(turn: Turn, data: dict[str, Any], outcome: ReviewOutcome, next_card: DueCard | None) -> Reply:
-    """Count the review, then the next card or the summary."""
-    counted = {
-        **data,
-        "reviewed": int(data.get("reviewed", 0)) + 1,
-        "correct": int(data.get("correct", 0)) + (outcome.event.rating > Rating.AGAIN),
-    }
+    """The next card or the summary; the session's state was saved with the review."""
     if next_card is None:
-        turn.state.data = counted
-        return await end_session(turn)
-    return await _show(turn, counted, next_card)
+        return await _summary(turn, _counted(data, outcome))
+    return _front(turn, next_card)
 
 
 async def end_session(turn: Turn) -> Reply:
     """The summary (reviewed, correct, next due); the session's state is cleared."""
     data = turn.state.data
-    reviewed, correct = int(data.get("reviewed", 0)), int(data.get("correct", 0))
     await turn.end_flow()
+    return await _summary(turn, data)
+
+
+async def _summary(turn: Turn, data: dict[str, Any]) -> Reply:
+    reviewed, correct = int(data.get("reviewed", 0)), int(data.get("correct", 0))
     return render.session_summary(reviewed, correct, await _next_due(turn), turn.clock())
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from core.domain.errors import InvalidInput, NotFound
+from core.domain.errors import AlreadyReviewed, InvalidInput, NotFound
 from core.domain.models import (
+    ConversationState,
     DueCard,
     Flashcard,
     Grade,
@@ -21,6 +24,10 @@ from core.domain.services.grading import grade_typed_answer
 
 MAX_ANSWER_CHARS = 300
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)  # "due by" bound that every due date meets
+
+# The chat layer's flow state after a review, given its outcome and the next card; saved in the
+# review's own transaction (one commit per answer). None: nothing to save.
+StateAfterReview = Callable[[ReviewOutcome, DueCard | None], ConversationState | None]
 
 
 class ReviewService:
@@ -76,26 +83,49 @@ class ReviewService:
         return self._scheduler.preview(card, self._clock(), learner.fsrs_parameters, learner.desired_retention)
 
     async def review(
-        self, learner_id: str, card_id: str, rating: Rating, mode: ReviewMode, answer_text: str | None = None
+        self,
+        learner_id: str,
+        card_id: str,
+        rating: Rating,
+        mode: ReviewMode,
+        answer_text: str | None = None,
+        *,
+        shown_due: datetime | None = None,
+        then: StateAfterReview | None = None,
     ) -> tuple[ReviewOutcome, DueCard | None]:
         """Rate the card, store the new schedule and a ReviewEvent, and return the next card.
 
         The card must be the learner's (NotFound otherwise); all of it happens in one transaction.
 
         The next card comes from the reviewed card's pair (the session's pair), which saves a query.
+
+        `shown_due`: the card's due date when it was shown; if it changed since, the showing was
+        already rated (AlreadyReviewed). The schedule update is also conditional on the card read
+        in this transaction being unchanged, so two processes rating one showing at once can't
+        both succeed. `then` gives the flow state to save in this same transaction.
         """
         rating = Rating(rating)
         async with self._uow() as uow:
             learner = await load_learner(uow, learner_id)
-            card = await self._own_card(uow, learner_id, card_id)
+            card = _as_shown(await self._own_card(uow, learner_id, card_id), shown_due)
             outcome, upcoming = await self._rate(uow, learner, card, rating, mode, answer_text)
+            await self._save_state(uow, then, outcome, upcoming)
             await uow.commit()
         return outcome, upcoming
 
     async def answer(
-        self, learner_id: str, card_id: str, answer_text: str, mode: ReviewMode
+        self,
+        learner_id: str,
+        card_id: str,
+        answer_text: str,
+        mode: ReviewMode,
+        *,
+        shown_due: datetime | None = None,
+        then: StateAfterReview | None = None,
     ) -> tuple[Grade, ReviewOutcome, DueCard | None]:
         """Grade a typed or spoken answer against the card's back, then `review` with that rating.
+
+        `shown_due` and `then` as in `review`.
 
         Blank or over-long answers are InvalidInput (nothing is rated).
         """
@@ -109,12 +139,21 @@ class ReviewService:
             shown = await uow.cards.get_due_card(card_id) if is_id(card_id) else None
             if shown is None or shown.card.learner_id != learner_id:
                 raise NotFound("card")
+            card = _as_shown(shown.card, shown_due)
             grade = grade_typed_answer(text, shown.back, shown.answer_language)
-            outcome, upcoming = await self._rate(uow, learner, shown.card, grade.rating, mode, text)
+            outcome, upcoming = await self._rate(uow, learner, card, grade.rating, mode, text)
+            await self._save_state(uow, then, outcome, upcoming)
             await uow.commit()
         return grade, outcome, upcoming
 
     # --- steps ----------------------------------------------------------------------------------
+
+    async def _save_state(
+        self, uow: UnitOfWork, then: StateAfterReview | None, outcome: ReviewOutcome, upcoming: DueCard | None
+    ) -> None:
+        state = then(outcome, upcoming) if then is not None else None
+        if state is not None:
+            await uow.conversations.save(dataclasses.replace(state, updated_at=self._clock()))
 
     @staticmethod
     async def _own_card(uow: UnitOfWork, learner_id: str, card_id: str) -> Flashcard:
@@ -166,3 +205,10 @@ class ReviewService:
         if introduced >= limit:
             return None
         return await uow.cards.next_new(pair_id)
+
+
+def _as_shown(card: Flashcard, shown_due: datetime | None) -> Flashcard:
+    """The card, unless it was rescheduled since it was shown (that showing is already rated)."""
+    if shown_due is not None and card.due != shown_due:
+        raise AlreadyReviewed()
+    return card

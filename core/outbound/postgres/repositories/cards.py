@@ -14,8 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.domain.errors import Conflict
+from core.domain.errors import AlreadyReviewed, Conflict
 from core.domain.models import CardDirection, CardState, DueCard, Flashcard
 from core.outbound.postgres.entities import (
     QUEUE_NEW,
@@ -38,6 +39,8 @@ _INSERT = sa.insert(_card)
 _SELECT_DUE_CARD = sa.select(
     *_card.c, _entry.c.term, _entry.c.translation, _entry.c.context, _pair.c.target, _pair.c.native
 ).select_from(_card.join(_entry, _entry.c.id == _card.c.entry_id).join(_pair, _pair.c.id == _card.c.pair_id))
+
+_CARD_BY_ID = sa.select(_card).where(_card.c.id == sa.bindparam("card_id"))
 
 _DUE_CARD_BY_ID = _SELECT_DUE_CARD.where(_card.c.id == sa.bindparam("card_id"))
 
@@ -70,11 +73,29 @@ _SAVE_SCHEDULE = (
     )
 )
 
+# Optimistic concurrency: the schedule is written only over the version of the card this unit of
+# work read (same due and last_review), so two transactions rating one showing can't both win.
+# Under READ COMMITTED the second UPDATE waits for the first and re-checks the WHERE on the new row.
+_SAVE_SCHEDULE_IF_UNCHANGED = _SAVE_SCHEDULE.where(
+    _card.c.due == sa.bindparam("due_before", type_=UTCDateTime()),
+    _card.c.last_review.is_not_distinct_from(sa.bindparam("last_review_before", type_=UTCDateTime())),
+)
+
 # Later than any real due date: lets next_new share the next_due statement.
 _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class SqlFlashcardRepository(SqlRepository):
+    """Cards; `save_schedule` of a card read by this unit of work is conditional on it being unchanged."""
+
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        super().__init__(session, dialect)
+        self._read: dict[str, tuple[datetime, datetime | None]] = {}  # card id → (due, last_review) read
+
+    def _remember(self, card: Flashcard) -> Flashcard:
+        self._read[card.id] = (card.due, card.last_review)
+        return card
+
     async def add_many(self, cards: Sequence[Flashcard]) -> None:
         """Insert cards with one executemany.
 
@@ -94,15 +115,19 @@ class SqlFlashcardRepository(SqlRepository):
         uid = parse_id(card_id)
         if uid is None:
             return None
-        row = (await self._execute(sa.select(_card).where(_card.c.id == uid))).first()
-        return None if row is None else _to_model(row)
+        row = (await self._execute(_CARD_BY_ID, {"card_id": uid})).first()
+        return None if row is None else self._remember(_to_model(row))
 
     async def get_due_card(self, card_id: str) -> DueCard | None:
         uid = parse_id(card_id)
         if uid is None:
             return None
         row = (await self._execute(_DUE_CARD_BY_ID, {"card_id": uid})).first()
-        return None if row is None else _to_due_card(row)
+        if row is None:
+            return None
+        due = _to_due_card(row)
+        self._remember(due.card)
+        return due
 
     async def next_due(self, pair_id: str, now: datetime) -> DueCard | None:
         return await self._next_in_queue(pair_id, QUEUE_SCHEDULED, now)
@@ -111,22 +136,29 @@ class SqlFlashcardRepository(SqlRepository):
         return await self._next_in_queue(pair_id, QUEUE_NEW, _END_OF_TIME)
 
     async def save_schedule(self, card: Flashcard) -> None:
+        """Store the schedule; AlreadyReviewed when the card changed since this unit of work read it."""
         uid = parse_id(card.id)
         if uid is None:
             return
-        await self._execute(
-            _SAVE_SCHEDULE,
-            {
-                "card_id": uid,
-                "new_state": int(card.state),
-                "new_step": card.step,
-                "new_stability": card.stability,
-                "new_difficulty": card.difficulty,
-                "new_due": card.due,
-                "new_last_review": card.last_review,
-                "active_queue": QUEUE_NEW if card.state == CardState.NEW else QUEUE_SCHEDULED,
-            },
-        )
+        params: dict[str, Any] = {
+            "card_id": uid,
+            "new_state": int(card.state),
+            "new_step": card.step,
+            "new_stability": card.stability,
+            "new_difficulty": card.difficulty,
+            "new_due": card.due,
+            "new_last_review": card.last_review,
+            "active_queue": QUEUE_NEW if card.state == CardState.NEW else QUEUE_SCHEDULED,
+        }
+        read = self._read.get(card.id)
+        if read is None:
+            await self._execute(_SAVE_SCHEDULE, params)
+            return
+        params.update(due_before=read[0], last_review_before=read[1])
+        result = await self._execute(_SAVE_SCHEDULE_IF_UNCHANGED, params)
+        if result.rowcount != 1:
+            raise AlreadyReviewed()
+        self._remember(card)
 
     async def count_due(self, learner_id: str, until: datetime) -> int:
         uid = parse_id(learner_id)
