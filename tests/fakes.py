@@ -551,6 +551,9 @@ class FakeLemmatizer:
             return text
         return self.lemmas.get(language, {}).get(text, text)
 
+    def lemmatize_many(self, texts: Sequence[str], language: str) -> list[str]:
+        return [self.lemmatize(text, language) for text in texts]
+
 
 DEFAULT_TRANSLATIONS: dict[str, str] = {
     "comer": "to eat",

@@ -208,6 +208,10 @@ class Lemmatizer(Protocol):
         """The lemma of a single word, or `text` unchanged for phrases and unknown words."""
         ...
 
+    def lemmatize_many(self, texts: Sequence[str], language: str) -> list[str]:
+        """`lemmatize` of each text, in order, in one call (bulk imports)."""
+        ...
+
 
 class Translator(Protocol):
     async def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:

@@ -29,7 +29,7 @@ from core.domain.services._rules import (
     new_id,
     staggered,
 )
-from core.domain.services._terms import LineRejected, check_parts, collapse, pack_lemma
+from core.domain.services._terms import LineRejected, TermLine, check_parts, collapse, pack_lemmas
 
 MAX_IMPORT_ROWS = 50_000
 MAX_REPORTED_REJECTIONS = 10
@@ -204,21 +204,16 @@ class PackService:
         async with self._uow() as uow:
             pack = await _load_pack(uow, slug)
             seen = await uow.packs.existing_terms(pack.id)
-            entries: list[PackEntry] = []
-            for row in rows:
-                entry = self._entry_from(row, pack, seen, report, pack.entry_count + len(entries))
-                if entry is not None:
-                    entries.append(entry)
+            accepted = [parts for row in rows if (parts := self._parts_from(row, seen, report)) is not None]
+            entries = self._entries_from(accepted, pack)
             if entries:
                 await uow.packs.add_entries(pack.id, entries)
                 await uow.commit()
         report.added = len(entries)
         return report
 
-    def _entry_from(
-        self, row: SourceRow, pack: Pack, seen: set[str], report: ImportReport, position: int
-    ) -> PackEntry | None:
-        """A pack entry, or None with the row counted as skipped or rejected."""
+    def _parts_from(self, row: SourceRow, seen: set[str], report: ImportReport) -> TermLine | None:
+        """The checked row, or None with the row counted as skipped or rejected."""
         try:
             if row.problem:
                 raise LineRejected(row.problem)
@@ -233,15 +228,23 @@ class PackService:
             report.skipped += 1
             return None
         seen.add(key)
-        return PackEntry(
-            id=new_id(),
-            pack_id=pack.id,
-            term=parts.term,
-            lemma=pack_lemma(parts.term, pack.target, self._lemmatizer),
-            translation=parts.translation or "",
-            example=parts.example,
-            position=position,
-        )
+        return parts
+
+    def _entries_from(self, accepted: list[TermLine], pack: Pack) -> list[PackEntry]:
+        """Pack entries after the pack's last one, lemmatised in one batch (not one call a row)."""
+        lemmas = pack_lemmas([parts.term for parts in accepted], pack.target, self._lemmatizer)
+        return [
+            PackEntry(
+                id=new_id(),
+                pack_id=pack.id,
+                term=parts.term,
+                lemma=lemma,
+                translation=parts.translation or "",
+                example=parts.example,
+                position=pack.entry_count + offset,
+            )
+            for offset, (parts, lemma) in enumerate(zip(accepted, lemmas, strict=True))
+        ]
 
     async def _pair_for(self, uow: UnitOfWork, learner_id: str, pack: Pack) -> LanguagePair:
         """The learner's pair for the pack's languages, created at the pack's level when missing."""
