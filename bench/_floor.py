@@ -4,14 +4,15 @@ Mirrors, statement for statement and transaction for transaction, what the real 
 this file was written (captured with before_cursor_execute; review_loop.py prints the current
 capture in its JSON line, so a drift shows):
 
-every press   T1 INSERT processed_update … ON CONFLICT DO NOTHING; COMMIT
-              T2 SELECT learner JOIN chat_identity; ROLLBACK
-              T3 SELECT conversation_state; ROLLBACK
-/review       T4 SELECT learner; SELECT active language_pair; SELECT next due card (joins); ROLLBACK
-Show answer   T4 SELECT learner; SELECT flashcard by id; ROLLBACK
-rating        T4 SELECT learner; SELECT flashcard by id; UPDATE flashcard; INSERT review_event;
-                 SELECT next due card (joins); COMMIT
-every press   T5 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
+every press   T1 INSERT processed_update … ON CONFLICT DO NOTHING; SELECT learner JOIN chat_identity;
+                 SELECT conversation_state; COMMIT                      (ConversationService.begin_turn)
+/review       T2 SELECT learner; SELECT active language_pair; SELECT next due card (joins); ROLLBACK
+              T3 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
+Show answer   T2 SELECT learner; SELECT flashcard by id; ROLLBACK
+              T3 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
+rating        T2 SELECT learner; SELECT flashcard by id; UPDATE flashcard … WHERE id AND due AND
+                 last_review IS NOT DISTINCT FROM (the version read); INSERT review_event;
+                 SELECT next due card (joins); INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
 
 No Python work beyond building parameters: no FSRS (the new due is a fixed interval), no
 rendering. asyncpg prepares each statement once per connection (its statement cache), as
@@ -50,7 +51,8 @@ p.target, p.native FROM flashcard f JOIN word_bank_entry e ON e.id = f.entry_id
 JOIN language_pair p ON p.id = f.pair_id WHERE f.pair_id = $1 AND f.queue = 1 AND f.due <= $2
 ORDER BY f.due LIMIT 1"""
 UPDATE_CARD = """UPDATE flashcard SET state = $1, step = $2, stability = $3, difficulty = $4, due = $5,
-last_review = $6, queue = CASE WHEN suspended THEN -1 ELSE 1 END WHERE id = $7"""
+last_review = $6, queue = CASE WHEN suspended THEN -1 ELSE 1 END
+WHERE id = $7 AND due = $8 AND last_review IS NOT DISTINCT FROM $9"""
 INSERT_EVENT = """INSERT INTO review_event (id, card_id, learner_id, rating, mode, answer_text, state_before,
 due_before, due_after, stability_after, difficulty_after, reviewed_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"""
@@ -80,29 +82,33 @@ def _now() -> datetime:
 
 
 async def _incoming(conn: asyncpg.Connection, learner: FloorLearner) -> None:
-    """T1–T3: duplicate guard, who is this, which flow are they in."""
+    """T1: duplicate guard, who is this, which flow are they in — one transaction."""
     async with conn.transaction():
         await conn.execute(INSERT_UPDATE, learner.platform, str(next(_update_ids)), _now())
-    async with conn.transaction():
         row = await conn.fetchrow(LEARNER_BY_IDENTITY, learner.platform, learner.platform_user_id)
         assert row is not None
-    async with conn.transaction():
         await conn.fetchrow(CONVERSATION, learner.learner_id)
 
 
-async def _save_flow(conn: asyncpg.Connection, learner: FloorLearner) -> None:
-    """T5: the review session's state, as JSON."""
+def _showing(learner: FloorLearner) -> str:
+    """The review session's state with the current card on screen, as JSON."""
     learner.seq += 1
     card = learner.card
     learner.data.update(
         seq=learner.seq,
         card_id=str(card["id"]) if card else None,
+        due=card["due"].isoformat() if card else None,
         front=card["term"] if card else None,
         back=card["translation"] if card else None,
         shown=False,
     )
+    return json.dumps(learner.data)
+
+
+async def _save_flow(conn: asyncpg.Connection, learner: FloorLearner) -> None:
+    """T3 of /review: the session's state in its own transaction."""
     async with conn.transaction():
-        await conn.execute(SAVE_CONVERSATION, learner.learner_id, "review", json.dumps(learner.data), _now())
+        await conn.execute(SAVE_CONVERSATION, learner.learner_id, "review", _showing(learner), _now())
 
 
 async def floor_start(conn: asyncpg.Connection, learner: FloorLearner) -> None:
@@ -140,7 +146,9 @@ async def floor_answer(conn: asyncpg.Connection, learner: FloorLearner, rating: 
         card = await conn.fetchrow(CARD, learner.card["id"])
         due = now + timedelta(days=3)
         stability, difficulty = random.uniform(2, 100), random.uniform(3, 8)
-        await conn.execute(UPDATE_CARD, 2, None, stability, difficulty, due, now, card["id"])
+        await conn.execute(
+            UPDATE_CARD, 2, None, stability, difficulty, due, now, card["id"], card["due"], card["last_review"]
+        )
         await conn.execute(
             INSERT_EVENT,
             uuid.uuid4(),
@@ -157,5 +165,5 @@ async def floor_answer(conn: asyncpg.Connection, learner: FloorLearner, rating: 
             now,
         )
         learner.card = await conn.fetchrow(NEXT_DUE, learner.pair_id, now)
-    learner.data["reviewed"] = learner.data.get("reviewed", 0) + 1
-    await _save_flow(conn, learner)
+        learner.data["reviewed"] = learner.data.get("reviewed", 0) + 1
+        await conn.execute(SAVE_CONVERSATION, learner.learner_id, "review", _showing(learner), now)

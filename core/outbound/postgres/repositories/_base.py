@@ -39,13 +39,18 @@ class SqlRepository:
 
     def _dialect_insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         """The dialect's INSERT that supports ON CONFLICT (both Postgres and SQLite ≥ 3.24 do)."""
-        if self._dialect == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+        return dialect_insert(table, self._dialect)
 
     def _insert_ignoring_conflicts(self, table: sa.Table, index_elements: Sequence[str]) -> sa.Insert:
         """INSERT … ON CONFLICT (…) DO NOTHING (rowcount 0 means the row was already there)."""
         return self._dialect_insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+def dialect_insert(table: sa.Table, dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT that supports ON CONFLICT (for statements built once per dialect)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def is_unique_violation(error: IntegrityError) -> bool:

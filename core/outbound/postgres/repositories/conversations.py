@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,9 +10,21 @@ import sqlalchemy as sa
 
 from core.domain.models import ConversationState
 from core.outbound.postgres.entities import ConversationStateEntity
-from core.outbound.postgres.repositories._base import SqlRepository, parse_id, table_of, to_uuid
+from core.outbound.postgres.repositories._base import SqlRepository, dialect_insert, parse_id, table_of, to_uuid
 
 _state = table_of(ConversationStateEntity)
+
+# Read and written on every chat event: built once (the upsert once per dialect), bound per call.
+_GET = sa.select(_state).where(_state.c.learner_id == sa.bindparam("learner_id"))
+
+
+@functools.cache
+def _upsert(dialect: str) -> sa.Insert:
+    insert = dialect_insert(_state, dialect)
+    return insert.on_conflict_do_update(
+        index_elements=[_state.c.learner_id],
+        set_={"flow": insert.excluded.flow, "data": insert.excluded.data, "updated_at": insert.excluded.updated_at},
+    )
 
 
 class SqlConversationRepository(SqlRepository):
@@ -20,7 +33,7 @@ class SqlConversationRepository(SqlRepository):
         uid = parse_id(learner_id)
         row = None
         if uid is not None:
-            row = (await self._execute(sa.select(_state).where(_state.c.learner_id == uid))).first()
+            row = (await self._execute(_GET, {"learner_id": uid})).first()
         return ConversationState(learner_id, None, {}) if row is None else _to_model(row)
 
     async def save(self, state: ConversationState) -> None:
@@ -31,12 +44,7 @@ class SqlConversationRepository(SqlRepository):
             "data": state.data,
             "updated_at": state.updated_at or datetime.now(UTC),
         }
-        insert = self._dialect_insert(_state)
-        statement = insert.on_conflict_do_update(
-            index_elements=[_state.c.learner_id],
-            set_={"flow": insert.excluded.flow, "data": insert.excluded.data, "updated_at": insert.excluded.updated_at},
-        )
-        await self._execute(statement, values)
+        await self._execute(_upsert(self._dialect), values)
 
 
 def _to_model(row: sa.Row[Any]) -> ConversationState:

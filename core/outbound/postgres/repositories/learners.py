@@ -15,22 +15,29 @@ from core.outbound.postgres.repositories._base import SqlRepository, parse_id, t
 _learner = table_of(LearnerEntity)
 _identity = table_of(ChatIdentityEntity)
 
+# Every incoming event and every review reads a learner: built once, bound per call.
+_BY_ID = sa.select(_learner).where(_learner.c.id == sa.bindparam("learner_id"))
+_BY_IDENTITY = (
+    sa.select(_learner)
+    .join(_identity, _identity.c.learner_id == _learner.c.id)
+    .where(
+        _identity.c.platform == sa.bindparam("platform"),
+        _identity.c.platform_user_id == sa.bindparam("platform_user_id"),
+    )
+)
+
 
 class SqlLearnerRepository(SqlRepository):
     async def get(self, learner_id: str) -> Learner | None:
         uid = parse_id(learner_id)
         if uid is None:
             return None
-        row = (await self._execute(sa.select(_learner).where(_learner.c.id == uid))).first()
+        row = (await self._execute(_BY_ID, {"learner_id": uid})).first()
         return None if row is None else _to_model(row)
 
     async def get_by_identity(self, platform: str, platform_user_id: str) -> Learner | None:
-        statement = (
-            sa.select(_learner)
-            .join(_identity, _identity.c.learner_id == _learner.c.id)
-            .where(_identity.c.platform == platform, _identity.c.platform_user_id == platform_user_id)
-        )
-        row = (await self._execute(statement)).first()
+        params = {"platform": platform, "platform_user_id": platform_user_id}
+        row = (await self._execute(_BY_IDENTITY, params)).first()
         return None if row is None else _to_model(row)
 
     async def add(self, learner: Learner, identity: ChatIdentity) -> None:

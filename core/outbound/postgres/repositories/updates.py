@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from core.outbound.postgres.entities import ProcessedUpdateEntity
-from core.outbound.postgres.repositories._base import SqlRepository, table_of
+from core.outbound.postgres.repositories._base import SqlRepository, dialect_insert, table_of
 
 _update = table_of(ProcessedUpdateEntity)
+
+
+@functools.cache
+def _mark(dialect: str) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING, built once per dialect (it runs on every incoming event)."""
+    return dialect_insert(_update, dialect).on_conflict_do_nothing(index_elements=["platform", "update_key"])
 
 
 class SqlProcessedUpdateRepository(SqlRepository):
     async def mark_processed(self, platform: str, update_key: str) -> bool:
         """Insert (platform, update_key); False when it was already there (a duplicate delivery)."""
-        statement = self._insert_ignoring_conflicts(_update, ["platform", "update_key"])
+        statement = _mark(self._dialect)
         values = {"platform": platform, "update_key": update_key, "created_at": datetime.now(UTC)}
         result = await self._execute(statement, values)
         return result.rowcount == 1
