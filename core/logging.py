@@ -40,6 +40,7 @@ _NOISY_LIBRARIES = {
     "apscheduler": logging.WARNING,
     "discord.gateway": logging.WARNING,
     "discord.http": logging.WARNING,
+    "spacy": logging.WARNING,  # spaCy also attaches its own handler: INFO lines would show twice
 }
 _CONSOLE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
