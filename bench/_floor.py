@@ -8,8 +8,8 @@ every press   T1 INSERT processed_update … ON CONFLICT DO NOTHING; SELECT lear
                  SELECT conversation_state; COMMIT                      (ConversationService.begin_turn)
 /review       T2 SELECT learner; SELECT active language_pair; SELECT next due card (joins); ROLLBACK
               T3 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
-Show answer   T2 SELECT learner; SELECT flashcard by id; ROLLBACK
-              T3 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
+Show answer   T2 SELECT learner; SELECT flashcard by id; INSERT conversation_state … ON CONFLICT DO UPDATE;
+                 COMMIT
 rating        T2 SELECT learner; SELECT flashcard by id; UPDATE flashcard … WHERE id AND due AND
                  last_review IS NOT DISTINCT FROM (the version read); INSERT review_event;
                  SELECT next due card (joins); INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
@@ -130,9 +130,7 @@ async def floor_show(conn: asyncpg.Connection, learner: FloorLearner) -> None:
     async with conn.transaction():
         await conn.fetchrow(LEARNER, learner.learner_id)
         await conn.fetchrow(CARD, learner.card["id"])
-    learner.seq += 1
-    learner.data.update(seq=learner.seq, shown=True)
-    async with conn.transaction():
+        learner.data.update(shown=True)
         await conn.execute(SAVE_CONVERSATION, learner.learner_id, "review", json.dumps(learner.data), _now())
 
 

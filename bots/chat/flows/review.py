@@ -115,8 +115,8 @@ async def button_show_answer(turn: Turn) -> list[Reply]:
     if data.get("shown"):
         raise ChatNotice("The answer is already shown.")
     card_id = str(data["card_id"])
-    intervals = await turn.services.reviews.preview_intervals(turn.learner_id, card_id)
-    await turn.set_flow(REVIEW, {**data, "shown": True})
+    shown = turn.stage_flow(REVIEW, {**data, "shown": True})
+    intervals = await turn.services.reviews.preview_intervals(turn.learner_id, card_id, save=shown)
     return [render.card_back(turn.learner_id, card_id, int(data["seq"]), _sides(data), intervals)]
 
 

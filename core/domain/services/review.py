@@ -75,11 +75,20 @@ class ReviewService:
                 raise NotFound("card")
             return due
 
-    async def preview_intervals(self, learner_id: str, card_id: str) -> dict[Rating, timedelta]:
-        """The interval each rating would give now (no change stored). NotFound."""
+    async def preview_intervals(
+        self, learner_id: str, card_id: str, *, save: ConversationState | None = None
+    ) -> dict[Rating, timedelta]:
+        """The interval each rating would give now (no change to the card). NotFound.
+
+        `save`: the chat layer's flow state, stored in this same transaction (one unit of work for
+        a "Show answer" press instead of two); nothing is stored when the card is not found.
+        """
         async with self._uow() as uow:
             learner = await load_learner(uow, learner_id)
             card = await self._own_card(uow, learner_id, card_id)
+            if save is not None:
+                await uow.conversations.save(dataclasses.replace(save, updated_at=self._clock()))
+                await uow.commit()
         return self._scheduler.preview(card, self._clock(), learner.fsrs_parameters, learner.desired_retention)
 
     async def review(
