@@ -154,11 +154,18 @@ class _FastLookup:
         return cls(nlp, pipe.lookups.get_table("lemma_lookup"))
 
     def lemma(self, word: str) -> str | None:
-        """The lemma `nlp(word)` would give, or None when only `nlp(word)` can tell."""
+        """The lemma `nlp(word)` would give, or None when only `nlp(word)` can tell.
+
+        A word missing from the table comes back as itself whatever the tokenizer does with it
+        (split: the word; one token: `table.get(word, word)`; spaCy 3 tokenizer exceptions set
+        only ORTH and NORM, never a lemma), so only words in the table need the tokenizer checks.
+        """
+        found = self._table.get(word, None)
+        if found is None:
+            return word
         if not word.isalpha() or word in self._rules or self._splits(word):
             return None
-        result = self._table.get(word, word)
-        lemma = result if isinstance(result, str) else result[0]
+        lemma = found if isinstance(found, str) else found[0]
         return str(lemma) or word
 
     def _splits(self, word: str) -> bool:
