@@ -98,8 +98,7 @@ def parse_reminder(value: str) -> str | None:
     match = _REMINDER.match(text)
     if match is None:
         raise InvalidInput(
-            f"“{value.strip()}” is not a time. Use HH:MM (24 h), e.g. /settings reminder 19:30, "
-            "or /settings reminder off.",
+            f"“{value.strip()}” is not a time. Use HH:MM (24 h), or off to turn the reminder off.",
             example="/settings reminder 19:30",
         )
     return f"{int(match.group(1)):02d}:{match.group(2)}"
@@ -115,8 +114,7 @@ def parse_timezone(value: str) -> str:
         if name.casefold() == folded:
             return name
     raise InvalidInput(
-        f"“{value.strip()}” is not a time zone. Use a name like Europe/Madrid or America/New_York, "
-        "e.g. /settings tz Europe/Madrid.",
+        f"“{value.strip()}” is not a time zone. Use a name like Europe/Madrid or America/New_York.",
         example="/settings tz Europe/Madrid",
     )
 
