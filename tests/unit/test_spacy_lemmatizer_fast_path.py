@@ -21,6 +21,9 @@ from core.outbound.spacy import SpacyLemmatizer
 ODD_WORDS = [
     "l'eau",
     "aujourd'hui",
+    "c'est-à-dire",
+    "à-coups",
+    "chefs-d'oeuvre",
     "d'accord",
     "c'est",
     "Hallo-Welt",
@@ -130,14 +133,17 @@ def test_fast_path_matches_nlp_per_word(lemmatizer: SpacyLemmatizer, language: s
 
 
 def test_fast_path_really_answers_plain_words(lemmatizer: SpacyLemmatizer) -> None:
-    """The table is read directly for plain words; contractions and special cases are declined."""
+    """Plain words are read from the table; table words with punctuation go through `nlp(word)`."""
     lemmatizer.warm_up(["fr"])
     fast = lemmatizer._fast["fr"]
     assert fast is not None
     assert fast.lemma("maisons") == "maison"
-    assert fast.lemma("l'eau") is None
     assert fast.lemma("aujourd'hui") is None
-    assert fast.lemma("e-mail") is None
+    assert fast.lemma("c'est-à-dire") is None
+    assert fast.lemma("à-coups") is None
+    # not in the table: the word itself, whatever the tokenizer would do with it
+    assert fast.lemma("l'eau") == "l'eau" == _oracle("fr", "l'eau")
+    assert fast.lemma("zzxqwv") == "zzxqwv"
 
 
 def test_many_keeps_order_phrases_and_unknown_words(lemmatizer: SpacyLemmatizer) -> None:
