@@ -8,9 +8,9 @@ every press   T1 INSERT processed_update … ON CONFLICT DO NOTHING; SELECT lear
                  SELECT conversation_state; COMMIT                      (ConversationService.begin_turn)
 /review       T2 SELECT learner; SELECT active language_pair; SELECT next due card (joins); ROLLBACK
               T3 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
-Show answer   T2 SELECT learner; SELECT flashcard by id; INSERT conversation_state … ON CONFLICT DO UPDATE;
+Show answer   T2 SELECT flashcard by id (the learner comes from T1); INSERT conversation_state … ON CONFLICT DO UPDATE;
                  COMMIT
-rating        T2 SELECT learner; SELECT flashcard by id; UPDATE flashcard … WHERE id AND due AND
+rating        T2 SELECT flashcard by id (the learner comes from T1); UPDATE flashcard … WHERE id AND due AND
                  last_review IS NOT DISTINCT FROM (the version read); INSERT review_event;
                  SELECT next due card (joins); INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
 
@@ -128,7 +128,6 @@ async def floor_show(conn: asyncpg.Connection, learner: FloorLearner) -> None:
     await _incoming(conn, learner)
     assert learner.card is not None
     async with conn.transaction():
-        await conn.fetchrow(LEARNER, learner.learner_id)
         await conn.fetchrow(CARD, learner.card["id"])
         learner.data.update(shown=True)
         await conn.execute(SAVE_CONVERSATION, learner.learner_id, "review", json.dumps(learner.data), _now())
@@ -140,7 +139,6 @@ async def floor_answer(conn: asyncpg.Connection, learner: FloorLearner, rating: 
     assert learner.card is not None and learner.pair_id is not None
     now = _now()
     async with conn.transaction():
-        await conn.fetchrow(LEARNER, learner.learner_id)
         card = await conn.fetchrow(CARD, learner.card["id"])
         due = now + timedelta(days=3)
         stability, difficulty = random.uniform(2, 100), random.uniform(3, 8)

@@ -116,7 +116,9 @@ async def button_show_answer(turn: Turn) -> list[Reply]:
         raise ChatNotice("The answer is already shown.")
     card_id = str(data["card_id"])
     shown = turn.stage_flow(REVIEW, {**data, "shown": True})
-    intervals = await turn.services.reviews.preview_intervals(turn.learner_id, card_id, save=shown)
+    intervals = await turn.services.reviews.preview_intervals(
+        turn.learner_id, card_id, save=shown, learner=turn.learner
+    )
     return [render.card_back(turn.learner_id, card_id, int(data["seq"]), _sides(data), intervals)]
 
 
@@ -136,6 +138,7 @@ async def button_rate(turn: Turn) -> list[Reply]:
             ReviewMode.BUTTON,
             shown_due=_shown_due(data),
             then=_next_state(turn, data),
+            learner=turn.learner,
         )
     except AlreadyReviewed as error:
         raise ChatNotice(ALREADY_REVIEWED) from error
@@ -165,6 +168,7 @@ async def text_in_review(turn: Turn) -> list[Reply]:
         ReviewMode.TYPED,
         shown_due=_shown_due(data),
         then=_next_state(turn, data),
+        learner=turn.learner,
     )
     return [render.verdict(grade, outcome.interval), await _after(turn, data, outcome, next_card)]
 

@@ -76,15 +76,21 @@ class ReviewService:
             return due
 
     async def preview_intervals(
-        self, learner_id: str, card_id: str, *, save: ConversationState | None = None
+        self,
+        learner_id: str,
+        card_id: str,
+        *,
+        save: ConversationState | None = None,
+        learner: Learner | None = None,
     ) -> dict[Rating, timedelta]:
         """The interval each rating would give now (no change to the card). NotFound.
 
         `save`: the chat layer's flow state, stored in this same transaction (one unit of work for
         a "Show answer" press instead of two); nothing is stored when the card is not found.
+        `learner`: the learner the caller already read this turn (saves reading it again).
         """
         async with self._uow() as uow:
-            learner = await load_learner(uow, learner_id)
+            learner = await _learner(uow, learner_id, learner)
             card = await self._own_card(uow, learner_id, card_id)
             if save is not None:
                 await uow.conversations.save(dataclasses.replace(save, updated_at=self._clock()))
@@ -101,6 +107,7 @@ class ReviewService:
         *,
         shown_due: datetime | None = None,
         then: StateAfterReview | None = None,
+        learner: Learner | None = None,
     ) -> tuple[ReviewOutcome, DueCard | None]:
         """Rate the card, store the new schedule and a ReviewEvent, and return the next card.
 
@@ -111,11 +118,12 @@ class ReviewService:
         `shown_due`: the card's due date when it was shown; if it changed since, the showing was
         already rated (AlreadyReviewed). The schedule update is also conditional on the card read
         in this transaction being unchanged, so two processes rating one showing at once can't
-        both succeed. `then` gives the flow state to save in this same transaction.
+        both succeed. `then` gives the flow state to save in this same transaction. `learner`:
+        the learner the caller already read this turn (saves reading it again).
         """
         rating = Rating(rating)
         async with self._uow() as uow:
-            learner = await load_learner(uow, learner_id)
+            learner = await _learner(uow, learner_id, learner)
             card = _as_shown(await self._own_card(uow, learner_id, card_id), shown_due)
             outcome, upcoming = await self._rate(uow, learner, card, rating, mode, answer_text)
             await self._save_state(uow, then, outcome, upcoming)
@@ -131,10 +139,11 @@ class ReviewService:
         *,
         shown_due: datetime | None = None,
         then: StateAfterReview | None = None,
+        learner: Learner | None = None,
     ) -> tuple[Grade, ReviewOutcome, DueCard | None]:
         """Grade a typed or spoken answer against the card's back, then `review` with that rating.
 
-        `shown_due` and `then` as in `review`.
+        `shown_due`, `then` and `learner` as in `review`.
 
         Blank or over-long answers are InvalidInput (nothing is rated).
         """
@@ -144,7 +153,7 @@ class ReviewService:
         if len(text) > MAX_ANSWER_CHARS:
             raise InvalidInput(f"An answer has at most {MAX_ANSWER_CHARS} characters.")
         async with self._uow() as uow:
-            learner = await load_learner(uow, learner_id)
+            learner = await _learner(uow, learner_id, learner)
             shown = await uow.cards.get_due_card(card_id) if is_id(card_id) else None
             if shown is None or shown.card.learner_id != learner_id:
                 raise NotFound("card")
@@ -221,3 +230,10 @@ def _as_shown(card: Flashcard, shown_due: datetime | None) -> Flashcard:
     if shown_due is not None and card.due != shown_due:
         raise AlreadyReviewed()
     return card
+
+
+async def _learner(uow: UnitOfWork, learner_id: str, known: Learner | None) -> Learner:
+    """The learner the caller passed (read earlier in the same turn), else loaded (NotFound)."""
+    if known is not None and known.id == learner_id:
+        return known
+    return await load_learner(uow, learner_id)
