@@ -6,7 +6,7 @@ Nothing here runs at import time; adapters call `bootstrap()` in their start-up 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,6 +42,9 @@ class Services:
     data: DataService
     conversation: ConversationService
     translator: Translator | None
+    # Builds the NLP pipelines of these languages now (blocking, thread-safe): adapters call it in
+    # a background thread at start so a learner's first /add doesn't wait seconds for spaCy.
+    warm_up_languages: Callable[[Iterable[str]], None] = lambda _languages: None
     _close: Callable[[], Awaitable[None]] | None = None
 
     async def aclose(self) -> None:
@@ -58,6 +61,7 @@ def build_services(
     translator: Translator | None,
     clock: Clock = utc_now,
     close: Callable[[], Awaitable[None]] | None = None,
+    warm_up_languages: Callable[[Iterable[str]], None] | None = None,
 ) -> Services:
     """Wire services over given ports (tests call this with fakes)."""
     return Services(
@@ -72,6 +76,7 @@ def build_services(
         data=DataService(uow, clock),
         conversation=ConversationService(uow, clock, scheduler),
         translator=translator,
+        warm_up_languages=warm_up_languages or (lambda _languages: None),
         _close=close,
     )
 
@@ -96,12 +101,14 @@ async def bootstrap(
         from core.outbound.deepl import DeepLTranslator  # the SDK costs ~0.3 s of start-up: only when used
 
         translator = DeepLTranslator(settings.DEEPL_API_KEY.get_secret_value(), settings.DEEPL_SERVER_URL)
+    lemmatizer = SpacyLemmatizer(settings.SPACY_MODELS)
     return build_services(
         settings,
         database.unit_of_work,
         scheduler=FsrsScheduler(),
-        lemmatizer=SpacyLemmatizer(settings.SPACY_MODELS),
+        lemmatizer=lemmatizer,
         translator=translator,
         clock=clock,
         close=database.dispose,
+        warm_up_languages=lemmatizer.warm_up,
     )

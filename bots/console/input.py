@@ -25,6 +25,8 @@ _BARE_NUMBER = re.compile(r"^\d{1,4}$")
 _TRAILING_PATH = re.compile(r"(?:^|\s)@(\"[^\"]+\"|'[^']+'|\S+)\s*$")
 _AUDIO_SUFFIXES = frozenset({".ogg", ".oga", ".opus", ".wav", ".mp3", ".m4a", ".flac"})
 
+PLATFORM = "console"
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -44,7 +46,7 @@ class Identity:
     ) -> Event:
         # No update_id: nothing is redelivered here, and a counter restarting at 1 would collide.
         return Event(
-            platform="console",
+            platform=PLATFORM,
             user_id=self.user_id,
             chat_id=self.user_id,
             display_name=self.user_id,

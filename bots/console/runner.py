@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -15,9 +16,10 @@ from bots.chat.app import ChatApp
 from bots.chat.events import Event
 from bots.chat.replies import Reply
 from bots.cli import EXIT_OK, configure_logging, display_url, load_settings, open_services
-from bots.console.input import Identity, Quit, Say, Send, interpret
+from bots.console.input import PLATFORM, Identity, Quit, Say, Send, interpret
 from bots.console.reader import LineReader
 from bots.console.render import ButtonMemory, FileSink, render
+from core.bootstrap import Services
 from core.config import Settings
 from core.domain.models import AdminPolicy
 
@@ -56,9 +58,23 @@ async def chat(settings: Settings, user: str, files_dir: Path, source: TextIO, s
             sink,
         )
         sink.write(_banner(user, display_url(settings.DATABASE_URL)))
+        await _start_warming_up(services, user)
         return await console.run(LineReader(source, sink))
     finally:
         await services.aclose()
+
+
+async def _start_warming_up(services: Services, user: str) -> None:
+    """Load the learner's languages in a daemon thread while they type their first line.
+
+    A daemon thread, not the default executor: quitting right away must not wait for spaCy.
+    """
+    learner = await services.accounts.find_learner(PLATFORM, user)
+    if learner is None:
+        return
+    languages = sorted({pair.target for pair in await services.languages.list_pairs(learner.id)})
+    if languages:
+        threading.Thread(target=services.warm_up_languages, args=(languages,), daemon=True).start()
 
 
 def _memory_key(database_url: str, user: str) -> str:
