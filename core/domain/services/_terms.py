@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,8 +10,6 @@ from core.domain.ports import Lemmatizer
 MAX_TERM_CHARS = 100
 MAX_TRANSLATION_CHARS = 200
 MAX_EXAMPLE_CHARS = 500
-
-_SPACES = re.compile(r"\s+")
 
 
 class LineRejected(Exception):
@@ -38,7 +35,13 @@ class LemmaKey:
 
 
 def collapse(text: str) -> str:
-    return _SPACES.sub(" ", text).strip()
+    r"""Runs of whitespace made one space, ends stripped.
+
+    `str.split()` splits on exactly the characters `re`'s `\s` matches (both use `str.isspace`), so
+    this is `re.sub(r"\s+", " ", text).strip()` at a quarter of the cost (a file import collapses
+    every cell of 50,000 rows).
+    """
+    return " ".join(text.split())
 
 
 def parse_term_line(line: str) -> TermLine:
@@ -54,17 +57,25 @@ def parse_term_line(line: str) -> TermLine:
 
 def check_parts(term: str, translation: str | None, example: str | None, *, translation_required: bool) -> TermLine:
     """Length and emptiness rules shared by /add, /pack_add and file imports."""
-    if not term:
-        raise LineRejected("empty term")
-    if translation_required and not translation:
-        raise LineRejected("empty translation")
-    if len(term) > MAX_TERM_CHARS:
-        raise LineRejected(f"term longer than {MAX_TERM_CHARS} characters")
-    if translation is not None and len(translation) > MAX_TRANSLATION_CHARS:
-        raise LineRejected(f"translation longer than {MAX_TRANSLATION_CHARS} characters")
-    if example is not None and len(example) > MAX_EXAMPLE_CHARS:
-        raise LineRejected(f"example longer than {MAX_EXAMPLE_CHARS} characters")
+    reason = parts_problem(term, translation, example, translation_required=translation_required)
+    if reason is not None:
+        raise LineRejected(reason)
     return TermLine(term, translation, example)
+
+
+def parts_problem(term: str, translation: str | None, example: str | None, *, translation_required: bool) -> str | None:
+    """Why `check_parts` would reject these parts, or None; no exception or object a row (bulk imports)."""
+    if not term:
+        return "empty term"
+    if translation_required and not translation:
+        return "empty translation"
+    if len(term) > MAX_TERM_CHARS:
+        return f"term longer than {MAX_TERM_CHARS} characters"
+    if translation is not None and len(translation) > MAX_TRANSLATION_CHARS:
+        return f"translation longer than {MAX_TRANSLATION_CHARS} characters"
+    if example is not None and len(example) > MAX_EXAMPLE_CHARS:
+        return f"example longer than {MAX_EXAMPLE_CHARS} characters"
+    return None
 
 
 def lemma_key(term: str, language: str, lemmatizer: Lemmatizer) -> LemmaKey:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import os
 import re
 
 from core.domain.errors import Conflict, InvalidInput, NotFound
@@ -29,7 +30,7 @@ from core.domain.services._rules import (
     new_id,
     staggered,
 )
-from core.domain.services._terms import LineRejected, TermLine, check_parts, collapse, pack_lemmas
+from core.domain.services._terms import collapse, pack_lemmas, parts_problem
 
 MAX_IMPORT_ROWS = 50_000
 MAX_REPORTED_REJECTIONS = 10
@@ -203,8 +204,7 @@ class PackService:
         report = ImportReport()
         async with self._uow() as uow:
             pack = await _load_pack(uow, slug)
-            seen = await uow.packs.existing_terms(pack.id)
-            accepted = [parts for row in rows if (parts := self._parts_from(row, seen, report)) is not None]
+            accepted = _accepted_rows(rows, await uow.packs.existing_terms(pack.id), report)
             entries = self._entries_from(accepted, pack)
             if entries:
                 await uow.packs.add_entries(pack.id, entries)
@@ -212,38 +212,15 @@ class PackService:
         report.added = len(entries)
         return report
 
-    def _parts_from(self, row: SourceRow, seen: set[str], report: ImportReport) -> TermLine | None:
-        """The checked row, or None with the row counted as skipped or rejected."""
-        try:
-            if row.problem:
-                raise LineRejected(row.problem)
-            parts = check_parts(row.term, row.translation, row.example, translation_required=True)
-        except LineRejected as rejected:
-            report.rejected += 1
-            if len(report.first_rejected) < MAX_REPORTED_REJECTIONS:
-                report.first_rejected.append(RejectedLine(row.line_no, row.text, rejected.reason))
-            return None
-        key = parts.term.lower()
-        if key in seen:
-            report.skipped += 1
-            return None
-        seen.add(key)
-        return parts
-
-    def _entries_from(self, accepted: list[TermLine], pack: Pack) -> list[PackEntry]:
+    def _entries_from(self, accepted: list[SourceRow], pack: Pack) -> list[PackEntry]:
         """Pack entries after the pack's last one, lemmatised in one batch (not one call a row)."""
-        lemmas = pack_lemmas([parts.term for parts in accepted], pack.target, self._lemmatizer)
+        lemmas = pack_lemmas([row.term for row in accepted], pack.target, self._lemmatizer)
+        ids = _fresh_ids(len(accepted))
+        first = pack.entry_count
+        pack_id = pack.id
         return [
-            PackEntry(
-                id=new_id(),
-                pack_id=pack.id,
-                term=parts.term,
-                lemma=lemma,
-                translation=parts.translation or "",
-                example=parts.example,
-                position=pack.entry_count + offset,
-            )
-            for offset, (parts, lemma) in enumerate(zip(accepted, lemmas, strict=True))
+            PackEntry(entry_id, pack_id, row.term, lemma, row.translation or "", row.example, first + offset)
+            for offset, (entry_id, row, lemma) in enumerate(zip(ids, accepted, lemmas, strict=True))
         ]
 
     async def _pair_for(self, uow: UnitOfWork, learner_id: str, pack: Pack) -> LanguagePair:
@@ -304,6 +281,45 @@ def check_slug(slug: str) -> str:
             example=_NEW_PACK_EXAMPLE,
         )
     return text
+
+
+def _accepted_rows(rows: list[SourceRow], seen: set[str], report: ImportReport) -> list[SourceRow]:
+    """The rows to add; the others counted in `report` as skipped (term already seen) or rejected.
+
+    One plain loop over up to 50,000 rows: no exception and no checked-parts object a row.
+    """
+    accepted: list[SourceRow] = []
+    for row in rows:
+        reason = row.problem or parts_problem(row.term, row.translation, row.example, translation_required=True)
+        if reason is not None:
+            report.rejected += 1
+            if len(report.first_rejected) < MAX_REPORTED_REJECTIONS:
+                report.first_rejected.append(RejectedLine(row.line_no, row.text, reason))
+            continue
+        key = row.term.lower()
+        if key in seen:
+            report.skipped += 1
+            continue
+        seen.add(key)
+        accepted.append(row)
+    return accepted
+
+
+def _fresh_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUID strings from one `os.urandom` call.
+
+    The same bits `str(uuid.uuid4())` gives (random, version nibble 4, RFC 4122 variant), about
+    three times faster: no UUID object a row, and the repository hands the strings to the driver.
+    """
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes((byte & 0x0F) | 0x40 for byte in raw[6::16])
+    raw[8::16] = bytes((byte & 0x3F) | 0x80 for byte in raw[8::16])
+    digits = raw.hex()
+    return [
+        f"{digits[i : i + 8]}-{digits[i + 8 : i + 12]}-{digits[i + 12 : i + 16]}-{digits[i + 16 : i + 20]}-"
+        f"{digits[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
 
 
 async def _load_pack(uow: UnitOfWork, slug: str, *, published_only: bool = False) -> Pack:
