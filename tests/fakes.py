@@ -271,6 +271,17 @@ class FakeFlashcardRepository:
         ]
         return self._due_card(min(fresh, key=lambda card: (card.due, card.created_at))) if fresh else None
 
+    async def next_due_for_learner(self, learner_id: str, now: datetime) -> DueCard | None:
+        pair_id = self._active_pair_id(learner_id)
+        return None if pair_id is None else await self.next_due(pair_id, now)
+
+    async def next_new_for_learner(self, learner_id: str) -> DueCard | None:
+        pair_id = self._active_pair_id(learner_id)
+        return None if pair_id is None else await self.next_new(pair_id)
+
+    def _active_pair_id(self, learner_id: str) -> str | None:
+        return next((p.id for p in self._s.pairs.values() if p.learner_id == learner_id and p.is_active), None)
+
     async def save_schedule(self, card: Flashcard) -> None:
         stored = self._s.cards.get(card.id)
         if stored is None:

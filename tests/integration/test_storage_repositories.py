@@ -549,6 +549,55 @@ async def test_next_due_and_next_new_follow_the_queues(db: Database) -> None:
     assert await count_rows(db, "flashcard", "queue = -1") == 2
 
 
+async def test_next_cards_for_a_learner_come_from_their_active_pair(db: Database) -> None:
+    seed = await seed_learner(db)
+    other = await seed_learner(db, "bob")
+    french = make_pair(seed.learner, "fr", "en", active=False)
+    async with db.unit_of_work() as uow:
+        await uow.pairs.add(french)
+        await uow.commit()
+    now = T0 + timedelta(days=10)
+    spanish_word, french_word, foreign = (
+        make_entry(seed, "uno"),
+        make_entry(Seed(seed.learner, french), "un"),
+        make_entry(other, "otro"),
+    )
+    spanish_new, french_new = make_entry(seed, "dos"), make_entry(Seed(seed.learner, french), "deux")
+    cards = {
+        "spanish_due": scheduled(spanish_word, now - timedelta(days=1)),
+        "french_due": scheduled(french_word, now - timedelta(days=5)),
+        "foreign_due": scheduled(foreign, now - timedelta(days=30)),
+        "spanish_new": make_card(spanish_new),
+        "french_new": make_card(french_new),
+    }
+    await store(db, [spanish_word, french_word, foreign, spanish_new, french_new], list(cards.values()))
+
+    async with db.unit_of_work() as uow:
+        spanish = (
+            await uow.cards.next_due_for_learner(seed.learner.id, now),
+            await uow.cards.next_new_for_learner(seed.learner.id),
+            await uow.cards.next_due_for_learner(seed.learner.id, now - timedelta(days=2)),
+        )
+        await uow.pairs.set_active(seed.learner.id, french.id)
+        french_side = (
+            await uow.cards.next_due_for_learner(seed.learner.id, now),
+            await uow.cards.next_new_for_learner(seed.learner.id),
+        )
+        nobody = (
+            await uow.cards.next_due_for_learner(new_id(), now),
+            await uow.cards.next_new_for_learner("not-an-id"),
+        )
+
+    assert spanish[0] is not None and spanish[0].card.id == cards["spanish_due"].id
+    assert (spanish[0].front, spanish[0].back, spanish[0].target_language) == ("uno", "x", "es")
+    assert spanish[1] is not None and spanish[1].card.id == cards["spanish_new"].id
+    assert spanish[2] is None
+    assert french_side[0] is not None and french_side[0].card.id == cards["french_due"].id
+    assert french_side[0].target_language == "fr"
+    assert french_side[1] is not None and french_side[1].card.id == cards["french_new"].id
+    assert nobody == (None, None)
+
+
 async def test_suspending_a_direction_takes_its_cards_out_of_every_queue(db: Database) -> None:
     seed = await seed_learner(db)
     now = T0 + timedelta(days=1)
@@ -813,10 +862,12 @@ async def test_unit_of_work_keeps_only_what_was_committed(db: Database) -> None:
 # --- query plan -------------------------------------------------------------------------------
 
 
-async def test_postgres_next_due_card_is_an_index_range_scan(pg_db: Database) -> None:
+@pytest.mark.parametrize("by", ["pair", "learner"])
+async def test_postgres_next_due_card_is_an_index_range_scan(pg_db: Database, by: str) -> None:
     """With 20k cards over 20 pairs the next-card query reads the (pair_id, queue, due) index,
-    in the plan for literal values and in the generic plan a prepared statement falls back to."""
-    from core.outbound.postgres.repositories.cards import NEXT_CARD_IN_QUEUE
+    in the plan for literal values and in the generic plan a prepared statement falls back to;
+    also when the pair is the learner's active one, found inside the statement."""
+    from core.outbound.postgres.repositories.cards import NEXT_CARD_IN_QUEUE, NEXT_CARD_IN_QUEUE_FOR_LEARNER
 
     seeds = [await seed_learner(pg_db, f"user{i}") for i in range(4)]
     pairs = [seeds[0].pair]
@@ -838,10 +889,13 @@ async def test_postgres_next_due_card_is_an_index_range_scan(pg_db: Database) ->
     async with pg_db.engine.begin() as connection:
         await connection.execute(sa.text("ANALYZE"))
 
-    compiled = NEXT_CARD_IN_QUEUE.compile(dialect=pg_db.engine.dialect)
-    params = compiled.construct_params(
-        {"pair_id": uuid.UUID(pairs[7].id), "queue": 1, "until": T0 + timedelta(days=30)}
+    statement, key = (
+        (NEXT_CARD_IN_QUEUE, {"pair_id": uuid.UUID(pairs[7].id)})
+        if by == "pair"
+        else (NEXT_CARD_IN_QUEUE_FOR_LEARNER, {"learner_id": uuid.UUID(seeds[0].learner.id)})
     )
+    compiled = statement.compile(dialect=pg_db.engine.dialect)
+    params = compiled.construct_params({**key, "queue": 1, "until": T0 + timedelta(days=30)})
     args = [params[name] for name in compiled.positiontup or ()]
     async with pg_db.engine.connect() as connection:
         raw = (await connection.get_raw_connection()).driver_connection

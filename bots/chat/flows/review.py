@@ -25,7 +25,7 @@ ALREADY_REVIEWED = "This card was already reviewed."
 
 async def cmd_review(turn: Turn) -> list[Reply]:
     """Start a session (or continue the current one) with the next due or new card."""
-    card = await turn.services.reviews.next_card(turn.learner_id)
+    card = await turn.services.reviews.next_card(turn.learner_id, learner=turn.learner)
     if card is None:
         if turn.flow == REVIEW:
             return [await end_session(turn)]

@@ -38,20 +38,27 @@ class ReviewService:
         self._scheduler = scheduler
         self._clock = clock
 
-    async def next_card(self, learner_id: str) -> DueCard | None:
+    async def next_card(self, learner_id: str, *, learner: Learner | None = None) -> DueCard | None:
         """The card to show next, or None when nothing is due.
 
         Due cards of the active pair first (earliest due), then new cards while fewer than the
         learner's new-cards-per-day were introduced since local midnight (learner timezone).
 
         None too when the learner has no active pair: there is nothing to review yet.
+        `learner`: the learner the caller already read this turn (saves reading it again).
+
+        A due card is one statement (the active pair is found inside it); the learner row and the
+        daily count are read only when the new-card limit decides.
         """
         async with self._uow() as uow:
-            learner = await load_learner(uow, learner_id)
-            pair = await uow.pairs.get_active(learner_id)
-            if pair is None:
+            now = self._clock()
+            due = await uow.cards.next_due_for_learner(learner_id, now)
+            if due is not None:
+                return due
+            learner = await _learner(uow, learner_id, learner)
+            if not await self._may_introduce(uow, learner, now):
                 return None
-            return await self._next_card(uow, learner, pair.id, self._clock())
+            return await uow.cards.next_new_for_learner(learner_id)
 
     async def next_due_at(self, learner_id: str) -> datetime | None:
         """When the learner's earliest scheduled card (any pair) falls due; None without one.
@@ -216,13 +223,18 @@ class ReviewService:
         due = await uow.cards.next_due(pair_id, now)
         if due is not None:
             return due
-        limit = learner.settings.new_cards_per_day
-        if limit <= 0:
-            return None
-        introduced = await uow.reviews.count_new_since(learner.id, local_midnight(now, learner.settings))
-        if introduced >= limit:
+        if not await ReviewService._may_introduce(uow, learner, now):
             return None
         return await uow.cards.next_new(pair_id)
+
+    @staticmethod
+    async def _may_introduce(uow: UnitOfWork, learner: Learner, now: datetime) -> bool:
+        """Fewer than the learner's new-cards-per-day were introduced since their local midnight."""
+        limit = learner.settings.new_cards_per_day
+        if limit <= 0:
+            return False
+        introduced = await uow.reviews.count_new_since(learner.id, local_midnight(now, learner.settings))
+        return introduced < limit
 
 
 def _as_shown(card: Flashcard, shown_due: datetime | None) -> Flashcard:

@@ -57,6 +57,25 @@ NEXT_CARD_IN_QUEUE = (
     .limit(1)
 )
 
+# The same, for the learner's active pair found by a scalar subquery: one statement (and one round
+# trip) instead of reading the pair first. Postgres runs the subquery once (an InitPlan) and then
+# the same index range scan; SQLite evaluates it once too (it is not correlated).
+_ACTIVE_PAIR_ID = (
+    sa.select(_pair.c.id)
+    .where(_pair.c.learner_id == sa.bindparam("learner_id"), _pair.c.is_active.is_(True))
+    .limit(1)
+    .scalar_subquery()
+)
+NEXT_CARD_IN_QUEUE_FOR_LEARNER = (
+    _SELECT_DUE_CARD.where(
+        _card.c.pair_id == _ACTIVE_PAIR_ID,
+        _card.c.queue == sa.bindparam("queue", type_=sa.SmallInteger()),
+        _card.c.due <= sa.bindparam("until", type_=UTCDateTime()),
+    )
+    .order_by(_card.c.due)
+    .limit(1)
+)
+
 _SAVE_SCHEDULE = (
     sa.update(_card)
     .where(_card.c.id == sa.bindparam("card_id"))
@@ -134,6 +153,12 @@ class SqlFlashcardRepository(SqlRepository):
 
     async def next_new(self, pair_id: str) -> DueCard | None:
         return await self._next_in_queue(pair_id, QUEUE_NEW, _END_OF_TIME)
+
+    async def next_due_for_learner(self, learner_id: str, now: datetime) -> DueCard | None:
+        return await self._next_for_learner(learner_id, QUEUE_SCHEDULED, now)
+
+    async def next_new_for_learner(self, learner_id: str) -> DueCard | None:
+        return await self._next_for_learner(learner_id, QUEUE_NEW, _END_OF_TIME)
 
     async def save_schedule(self, card: Flashcard) -> None:
         """Store the schedule; AlreadyReviewed when the card changed since this unit of work read it."""
@@ -224,6 +249,14 @@ class SqlFlashcardRepository(SqlRepository):
             return None
         params = {"pair_id": uid, "queue": queue, "until": until}
         row = (await self._execute(NEXT_CARD_IN_QUEUE, params)).first()
+        return None if row is None else _to_due_card(row)
+
+    async def _next_for_learner(self, learner_id: str, queue: int, until: datetime) -> DueCard | None:
+        uid = parse_id(learner_id)
+        if uid is None:
+            return None
+        params = {"learner_id": uid, "queue": queue, "until": until}
+        row = (await self._execute(NEXT_CARD_IN_QUEUE_FOR_LEARNER, params)).first()
         return None if row is None else _to_due_card(row)
 
 
