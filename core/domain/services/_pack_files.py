@@ -76,7 +76,7 @@ def read_rows(data: bytes, filename: str, max_rows: int) -> list[SourceRow]:
     try:
         for record in reader:
             line_no, first_line = first_line, reader.line_num + 1
-            cells = [collapse(cell) for cell in record]
+            cells = [" ".join(cell.split()) for cell in record]  # `collapse`, inlined: 150,000 cells
             if not any(cells):
                 continue
             if not header_checked:

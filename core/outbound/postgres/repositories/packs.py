@@ -83,8 +83,9 @@ class SqlPackRepository(SqlRepository):
             return
         pack_uid = to_uuid(pack_id)
         if self._dialect == "postgresql":
+            pack_text = str(pack_uid)  # a stdlib UUID costs asyncpg a `.bytes` call a row; text does not
             await self._copy_entries(
-                [(e.id, pack_uid, e.term, e.lemma, e.translation, e.example, e.position) for e in entries]
+                [(e.id, pack_text, e.term, e.lemma, e.translation, e.example, e.position) for e in entries]
             )
         else:
             records = [
