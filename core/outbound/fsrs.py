@@ -9,12 +9,13 @@ Learning card at step 0 with no stability, difficulty or last review — which i
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from fsrs import Card, Scheduler, State
 from fsrs import Rating as FsrsRating
-from fsrs.scheduler import DEFAULT_PARAMETERS
+from fsrs.scheduler import DEFAULT_PARAMETERS, FUZZ_RANGES
 
 from core.domain.errors import InvalidInput
 from core.domain.models import CardState, Flashcard, Rating
@@ -71,22 +72,34 @@ class FsrsScheduler:
     def review(
         self, card: Flashcard, rating: Rating, now: datetime, parameters: Sequence[float], desired_retention: float
     ) -> Flashcard:
-        scheduler = self._scheduler(parameters, desired_retention, self._enable_fuzzing)
-        scheduled, _log = scheduler.review_card(to_fsrs_card(card), FsrsRating(int(rating)), _utc(now))
+        moment = _utc(now)
+        scheduled = self._schedule(card, rating, moment, parameters, desired_retention)
         return from_fsrs_card(card, scheduled)
 
     def preview(
         self, card: Flashcard, now: datetime, parameters: Sequence[float], desired_retention: float
     ) -> dict[Rating, timedelta]:
-        """The interval each rating would give at `now`, without fuzz so the labels are stable."""
-        scheduler = self._scheduler(parameters, desired_retention, False)
-        fsrs_card = to_fsrs_card(card)
+        """The interval each rating gives at `now` — exactly, fuzz included (it is deterministic)."""
         moment = _utc(now)
-        intervals: dict[Rating, timedelta] = {}
-        for rating in Rating:
-            scheduled, _log = scheduler.review_card(fsrs_card, FsrsRating(int(rating)), moment)
-            intervals[rating] = scheduled.due - moment
-        return intervals
+        return {
+            rating: self._schedule(card, rating, moment, parameters, desired_retention).due - moment
+            for rating in Rating
+        }
+
+    def _schedule(
+        self, card: Flashcard, rating: Rating, moment: datetime, parameters: Sequence[float], desired_retention: float
+    ) -> Card:
+        """FSRS without its own fuzz, then ours, seeded by the card's id and last review.
+
+        fsrs draws a fresh random number per review; a seeded draw makes the interval a button
+        shows the one pressing it gives.
+        """
+        scheduler = self._scheduler(parameters, desired_retention, False)
+        scheduled, _log = scheduler.review_card(to_fsrs_card(card), FsrsRating(int(rating)), moment)
+        if self._enable_fuzzing and scheduled.state == State.Review:
+            interval = fuzzed_interval(scheduled.due - moment, _fuzz_draw(card), scheduler.maximum_interval)
+            scheduled.due = moment + interval
+        return scheduled
 
     def _scheduler(self, parameters: Sequence[float], desired_retention: float, fuzz: bool) -> Scheduler:
         key = (tuple(parameters), float(desired_retention), fuzz)
@@ -107,3 +120,24 @@ class FsrsScheduler:
             return Scheduler(parameters=parameters, desired_retention=desired_retention, enable_fuzzing=fuzz)
         except ValueError as exc:  # out-of-range or wrong number of FSRS weights
             raise InvalidInput(f"Invalid FSRS parameters: {exc}") from exc
+
+
+def _fuzz_draw(card: Flashcard) -> float:
+    """A number in [0, 1) fixed for one card between two reviews."""
+    seen = card.last_review or card.created_at
+    digest = hashlib.blake2b(f"{card.id}|{seen.isoformat()}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest) / 2**64
+
+
+def fuzzed_interval(interval: timedelta, draw: float, maximum_interval: int) -> timedelta:
+    """Fsrs's interval fuzz (`Scheduler._get_fuzzed_interval`, same ranges) with a given draw."""
+    days = interval.days
+    if days < 2.5:
+        return interval
+    delta = 1.0
+    for fuzz_range in FUZZ_RANGES:
+        delta += fuzz_range["factor"] * max(min(float(days), fuzz_range["end"]) - fuzz_range["start"], 0.0)
+    max_ivl = min(round(days + delta), maximum_interval)
+    min_ivl = min(max(2, round(days - delta)), max_ivl)
+    fuzzed = draw * (max_ivl - min_ivl + 1) + min_ivl
+    return timedelta(days=min(round(fuzzed), maximum_interval))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -160,3 +161,43 @@ def test_wrong_parameters_are_invalid_input() -> None:
 def test_fsrs_state_values_match_ours() -> None:
     assert [int(state) for state in State] == [CardState.LEARNING, CardState.REVIEW, CardState.RELEARNING]
     assert [int(rating) for rating in FsrsRating] == [int(rating) for rating in Rating]
+
+
+def _review_card(card_id: str) -> Flashcard:
+    """A card in Review state with a long stability: its next intervals are all fuzzed."""
+    scheduler = FsrsScheduler(enable_fuzzing=False)
+    card = dataclasses.replace(new_card(), id=card_id)
+    moment = START
+    for _ in range(4):
+        card = scheduler.review(card, Rating.GOOD, moment, scheduler.default_parameters(), 0.9)
+        moment = card.due
+    assert card.state is CardState.REVIEW
+    return card
+
+
+def test_with_fuzz_the_preview_is_exactly_what_each_rating_gives() -> None:
+    scheduler = FsrsScheduler(enable_fuzzing=True)
+    params = scheduler.default_parameters()
+    for card_id in ("card-a", "card-b", "card-c"):
+        card = _review_card(card_id)
+        now = card.due
+        preview = scheduler.preview(card, now, params, 0.9)
+        for rating in Rating:
+            assert scheduler.review(card, rating, now, params, 0.9).due - now == preview[rating]
+
+
+def test_fuzz_stays_in_fsrs_range_and_differs_between_cards() -> None:
+    plain = FsrsScheduler(enable_fuzzing=False)
+    fuzzed = FsrsScheduler(enable_fuzzing=True)
+    params = plain.default_parameters()
+    intervals = set()
+    for index in range(40):
+        card = _review_card(f"card-{index}")
+        now = card.due
+        base = (plain.review(card, Rating.GOOD, now, params, 0.9).due - now).days
+        got = (fuzzed.review(card, Rating.GOOD, now, params, 0.9).due - now).days
+        delta = 1 + 0.15 * 4.5 + 0.1 * 13 + 0.05 * max(base - 20, 0)  # fsrs's FUZZ_RANGES for base > 20
+        # fsrs rounds draw * (max - min + 1) + min, which can land one day past max: so can we
+        assert round(base - delta) <= got <= round(base + delta) + 1
+        intervals.add(got)
+    assert len(intervals) > 1
