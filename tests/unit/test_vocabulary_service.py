@@ -332,3 +332,18 @@ async def test_an_insert_conflict_is_retried_once_and_becomes_a_duplicate(
     assert [e.term for e in result.added] == ["casa"]
     assert result.duplicates == ["comer"]
     assert len(world.uow.store.words) == 2 and len(world.uow.store.cards) == 2
+
+
+async def test_adding_an_owed_translation_completes_the_pending_entry(world: World) -> None:
+    learner = await world.learner()
+    pending = (await world.services.vocabulary.add_words(learner.id, ["perro"])).needs_translation[0]
+    assert world.uow.store.cards == {}
+
+    result = await world.services.vocabulary.add_words(learner.id, ["perro = dog"])
+
+    assert result.duplicates == []
+    assert [(entry.id, entry.term, entry.translation) for entry in result.added] == [(pending.id, "perro", "dog")]
+    assert [entry.translation for entry in world.uow.store.words.values()] == ["dog"]
+    assert [card.entry_id for card in world.uow.store.cards.values()] == [pending.id]
+    again = await world.services.vocabulary.add_words(learner.id, ["perro = hound"])
+    assert (again.added, again.duplicates) == ([], ["perro"])

@@ -43,6 +43,7 @@ class _Candidate:
     key: LemmaKey
     translation: str | None
     example: str | None
+    owed: WordBankEntry | None = None  # an entry of the bank still waiting for this translation
 
 
 class VocabularyService:
@@ -166,14 +167,24 @@ class VocabularyService:
     async def _split_known(
         uow: UnitOfWork, pair: LanguagePair, candidates: list[_Candidate]
     ) -> tuple[list[_Candidate], list[str]]:
-        """Candidates whose lemma the bank lacks, and the typed terms of those it already holds."""
+        """Candidates to store, and the typed terms of those the bank already holds.
+
+        A line bringing the translation an entry still owes is to store, not a duplicate: what
+        the learner typed is never dropped.
+        """
         if not candidates:
             return [], []
         existing = await uow.words.find_by_lemmas(pair.id, [candidate.key.lemma for candidate in candidates])
-        fresh = [candidate for candidate in candidates if candidate.key.lemma not in existing]
-        known = [
-            candidate.key.context or candidate.key.term for candidate in candidates if candidate.key.lemma in existing
-        ]
+        fresh: list[_Candidate] = []
+        known: list[str] = []
+        for candidate in candidates:
+            entry = existing.get(candidate.key.lemma)
+            if entry is None:
+                fresh.append(candidate)
+            elif entry.translation is None and candidate.translation is not None:
+                fresh.append(dataclasses.replace(candidate, owed=entry))
+            else:
+                known.append(candidate.key.context or candidate.key.term)
         return fresh, known
 
     async def _translate_missing(self, candidates: list[_Candidate], pair: LanguagePair) -> list[_Candidate]:
@@ -226,6 +237,14 @@ class VocabularyService:
         self, uow: UnitOfWork, learner: Learner, pair: LanguagePair, candidates: list[_Candidate], source: str
     ) -> list[WordBankEntry]:
         now = self._clock()
+        completed = [
+            dataclasses.replace(candidate.owed, translation=candidate.translation)
+            for candidate in candidates
+            if candidate.owed is not None
+        ]
+        for entry in completed:
+            await uow.words.set_translation(entry.id, entry.translation or "")
+        candidates = [candidate for candidate in candidates if candidate.owed is None]
         entries = [
             WordBankEntry(
                 id=new_id(),
@@ -243,11 +262,12 @@ class VocabularyService:
         ]
         if entries:
             await uow.words.add_many(entries)
-            cards = cards_for(entries, enabled_directions(learner.settings), now)
-            if cards:
-                await uow.cards.add_many(cards)
+        cards = cards_for([*completed, *entries], enabled_directions(learner.settings), now)
+        if cards:
+            await uow.cards.add_many(cards)
+        if completed or entries:
             await uow.commit()
-        return entries
+        return [*completed, *entries]
 
 
 def _non_blank(lines: list[str]) -> list[str]:
