@@ -100,7 +100,10 @@ async def bootstrap(
     if translator is None and settings.DEEPL_API_KEY is not None:
         from core.outbound.deepl import DeepLTranslator  # the SDK costs ~0.3 s of start-up: only when used
 
-        translator = DeepLTranslator(settings.DEEPL_API_KEY.get_secret_value(), settings.DEEPL_SERVER_URL)
+        # A learner waits on /add: one retry and a short timeout, then they are asked instead.
+        translator = DeepLTranslator(
+            settings.DEEPL_API_KEY.get_secret_value(), settings.DEEPL_SERVER_URL, max_retries=1, timeout_s=4.0
+        )
     lemmatizer = SpacyLemmatizer(settings.SPACY_MODELS)
     return build_services(
         settings,

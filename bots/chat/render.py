@@ -298,6 +298,8 @@ def add_result(result: AddWordsResult) -> str:
     if result.rejected:
         rejected = [f"“{_short(line)}” — {reason}" for line, reason in result.rejected]
         parts.append("Not added:\n" + "\n".join(cut_lines(rejected, 10)))
+    if result.translator_problem and result.needs_translation:
+        parts.append(f"No automatic translation: {result.translator_problem} Please give the translations yourself.")
     return "\n\n".join(parts) or "Nothing was added."
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
+import deepl
 import pytest
 import pytest_asyncio
 
+from core.bootstrap import bootstrap
+from core.config import Settings
 from core.domain.errors import ProviderUnavailable
 from core.outbound.deepl import DeepLTranslator, deepl_source_code, deepl_target_code
 from tests.servers.deepl_server import DeepLServer
@@ -164,3 +168,26 @@ def test_server_also_runs_in_a_thread_for_sync_callers() -> None:
     finally:
         server.stop_thread()
     assert server.calls[0].target_lang == "EN-GB"
+
+
+async def test_the_translator_wired_for_learners_gives_up_after_one_retry(
+    deepl_server: DeepLServer, tmp_path: Path
+) -> None:
+    """A learner waits on /add: bootstrap configures one retry and a short timeout, not the SDK's 5 × 10 s."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        DEEPL_API_KEY=KEY,
+        DEEPL_SERVER_URL=deepl_server.url,
+    )
+    services = await bootstrap(settings)
+    deepl_server.fail_with = 503
+    try:
+        assert services.translator is not None
+        with pytest.raises(ProviderUnavailable):
+            await services.translator.translate(["gato"], "es", "en")
+        assert deepl_server.attempts == 2
+        assert deepl.http_client.min_connection_timeout == 4.0
+    finally:
+        await services.aclose()
+        DeepLTranslator(KEY, deepl_server.url, max_retries=0, timeout_s=10.0)  # process-wide SDK settings

@@ -174,6 +174,7 @@ async def test_a_failing_translator_leaves_entries_waiting_never_cards_with_empt
     result = await world.services.vocabulary.add_words(learner.id, ["comer", "casa = house"])
     assert [e.term for e in result.added] == ["casa"]
     assert [e.term for e in result.needs_translation] == ["comer"]
+    assert result.translator_problem == "DeepL is unavailable right now: test outage."
     for card in world.uow.store.cards.values():
         entry = world.uow.store.words[card.entry_id]
         assert entry.term and entry.translation

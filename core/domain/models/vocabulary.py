@@ -37,6 +37,7 @@ class AddWordsResult:
     duplicates: list[str] = field(default_factory=list)  # terms already in the bank
     needs_translation: list[WordBankEntry] = field(default_factory=list)  # added, awaiting a translation
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (line, reason)
+    translator_problem: str | None = None  # why the configured translator gave no translations
 
 
 @dataclass

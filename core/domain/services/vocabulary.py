@@ -78,7 +78,7 @@ class VocabularyService:
             pair = await load_active_pair(uow, learner_id)
             candidates, known = await self._split_known(uow, pair, self._parse(texts, pair, result))
         result.duplicates.extend(known)
-        candidates = await self._translate_missing(candidates, pair)
+        candidates, result.translator_problem = await self._translate_missing(candidates, pair)
         await self._store_new(learner, pair, candidates, source, result)
         return result
 
@@ -187,24 +187,26 @@ class VocabularyService:
                 known.append(candidate.key.context or candidate.key.term)
         return fresh, known
 
-    async def _translate_missing(self, candidates: list[_Candidate], pair: LanguagePair) -> list[_Candidate]:
-        """One batched call for every missing translation; on failure they stay missing."""
+    async def _translate_missing(
+        self, candidates: list[_Candidate], pair: LanguagePair
+    ) -> tuple[list[_Candidate], str | None]:
+        """One batched call for every missing translation; on failure they stay missing, and why."""
         missing = [candidate for candidate in candidates if candidate.translation is None]
         if self._translator is None or not missing:
-            return candidates
+            return candidates, None
         try:
             translations = await self._translator.translate(
                 [candidate.key.term for candidate in missing], pair.target, pair.native
             )
-        except ProviderError:
-            return candidates  # the learner is asked instead: an entry never gets an empty side
+        except ProviderError as error:
+            return candidates, str(error)  # the learner is asked instead: never a card with an empty side
         if len(translations) != len(missing):
-            return candidates
+            return candidates, "the translator gave an unexpected answer."
         for candidate, translation in zip(missing, translations, strict=True):
             text = collapse(translation)
             if text and len(text) <= MAX_TRANSLATION_CHARS:
                 candidate.translation = text
-        return candidates
+        return candidates, None
 
     async def _store_new(
         self,

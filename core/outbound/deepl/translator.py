@@ -42,16 +42,25 @@ def deepl_target_code(language: str) -> str:
 class DeepLTranslator:
     """Translates batches of short texts (words, phrases, sentences) with DeepL."""
 
-    def __init__(self, api_key: str, server_url: str | None = None, *, max_retries: int | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        server_url: str | None = None,
+        *,
+        max_retries: int | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
         """`server_url=None` lets the SDK pick the free or pro API from the key.
 
-        `max_retries` sets the SDK's retry count, which is process-wide in the SDK;
-        None keeps its default.
+        `max_retries` and `timeout_s` (per attempt) set the SDK's retry count and request timeout,
+        which are process-wide in the SDK; None keeps its defaults (5 retries, 10 s).
         """
         if not api_key:
             raise ProviderNotConfigured("Translation", "DEEPL_API_KEY")
         if max_retries is not None:
             deepl.http_client.max_network_retries = max_retries
+        if timeout_s is not None:
+            deepl.http_client.min_connection_timeout = timeout_s
         self._client = deepl.Translator(api_key, server_url=server_url)
 
     async def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:

@@ -163,3 +163,15 @@ async def test_longer_plain_text_gets_a_hint(chat: Chat) -> None:
 
 async def test_a_plain_term_before_onboarding_points_to_start(chat: Chat) -> None:
     assert texts(await chat.send("perro")) == ["Pick your languages first: send /start."]
+
+
+async def test_a_translator_that_is_down_is_named_and_the_learner_asked() -> None:
+    cw = build_chat_world(translator=FakeTranslator(fail=True))
+    await cw.chat.onboard()
+    replies = await cw.chat.send("/add perro")
+    assert texts(replies) == [
+        "Added 1:\nperro — (needs a translation)\n\n"
+        "No automatic translation: DeepL is unavailable right now: test outage. Please give the translations yourself.",
+        "What does “perro” mean? Send the translation, or /cancel to leave it for later.",
+    ]
+    assert cw.store.cards == {}
