@@ -10,7 +10,7 @@ from bots.chat.context import OFFERS, Turn
 from bots.chat.errors import BUTTON_EXPIRED, ChatNotice
 from bots.chat.flows.review import REVIEW
 from bots.chat.replies import Reply
-from core.domain.errors import InvalidInput
+from core.domain.errors import InvalidInput, NotFound
 from core.domain.services.vocabulary import MAX_LINES
 
 TRANSLATE = "translate"
@@ -51,9 +51,13 @@ async def text_in_translate(turn: Turn) -> list[Reply]:
     if not queue:
         await turn.end_flow()
         return await plain_text(turn)
-    entry_id, _term = queue[0]
-    entry = await turn.services.vocabulary.provide_translation(turn.learner_id, entry_id, turn.event.text.strip())
-    replies = [Reply(text=f"Saved: {entry.term} — {entry.translation}. It's ready for /review.")]
+    entry_id, term = queue[0]
+    try:
+        entry = await turn.services.vocabulary.provide_translation(turn.learner_id, entry_id, turn.event.text.strip())
+    except NotFound:  # removed since the question: the question goes, the flow must not stick on it
+        replies = [Reply(text=f"“{term}” is no longer in your words, so nothing was saved.")]
+    else:
+        replies = [Reply(text=f"Saved: {entry.term} — {entry.translation}. It's ready for /review.")]
     rest = queue[1:]
     if rest:
         await turn.set_flow(TRANSLATE, {"queue": rest})

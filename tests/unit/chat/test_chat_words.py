@@ -175,3 +175,16 @@ async def test_a_translator_that_is_down_is_named_and_the_learner_asked() -> Non
         "What does “perro” mean? Send the translation, or /cancel to leave it for later.",
     ]
     assert cw.store.cards == {}
+
+
+async def test_a_word_removed_while_its_translation_is_asked_does_not_stick_the_questions(cw: ChatWorld) -> None:
+    chat = cw.chat
+    await chat.onboard()
+    await chat.send("/add nadar\ncorrer")
+    assert texts(await chat.send("/remove nadar")) == ["Removed “nadar” and its cards."]
+    assert texts(await chat.send("to swim")) == [
+        "“nadar” is no longer in your words, so nothing was saved.",
+        "What does “correr” mean? Send the translation, or /cancel to leave it for later.",
+    ]
+    assert texts(await chat.send("to run")) == ["Saved: correr — to run. It's ready for /review."]
+    assert bank(cw) == {"correr": "to run"}
