@@ -464,10 +464,11 @@ class FakeUnitOfWork:
     conversations: FakeConversationRepository
     updates: FakeProcessedUpdateRepository
 
-    def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
+    def __init__(self, factory: FakeUnitOfWorkFactory, read_only: bool = False) -> None:
         self._factory = factory
         self._working: InMemoryStore | None = None
         self.committed = False
+        self.read_only = read_only
 
     async def __aenter__(self) -> Self:
         if self._factory.fail_next_enter is not None:
@@ -488,6 +489,8 @@ class FakeUnitOfWork:
     async def commit(self) -> None:
         if self._working is None:
             raise RuntimeError("use the unit of work inside `async with`")
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self._factory.store.replace_with(self._working)
         self._factory.commits += 1
         self.committed = True
@@ -524,8 +527,8 @@ class FakeUnitOfWorkFactory:
         self.commits = 0
         self.fail_next_enter: BaseException | None = None  # simulate a database outage once
 
-    def __call__(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self)
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self, read_only)
 
 
 # --- providers and the clock ------------------------------------------------------------------

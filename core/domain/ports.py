@@ -185,7 +185,15 @@ class UnitOfWork(Protocol):
     async def rollback(self) -> None: ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    """`uow()` opens a unit of work (one transaction).
+
+    `uow(read_only=True)` is for work that only reads: an adapter may run each statement on its
+    own (no BEGIN/ROLLBACK round trips), so each sees the latest committed data, as statements do
+    in a READ COMMITTED transaction. Such a unit of work must not write; `commit` refuses.
+    """
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
 
 
 # --- algorithms and providers -----------------------------------------------------------------

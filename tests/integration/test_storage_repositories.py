@@ -859,6 +859,26 @@ async def test_unit_of_work_keeps_only_what_was_committed(db: Database) -> None:
         assert await uow.words.all_lemmas(seed.pair.id) == {"guardado"}
 
 
+async def test_a_read_only_unit_of_work_reads_committed_data_and_leaves_transactions_intact(db: Database) -> None:
+    """A read-only unit of work sees what others commit meanwhile and cannot commit; the pooled
+    connection it used goes back to normal transactions (a later rollback still undoes writes)."""
+    seed = await seed_learner(db)
+    async with db.unit_of_work(read_only=True) as reader:
+        before = await reader.words.all_lemmas(seed.pair.id)
+        await store(db, [make_entry(seed, "visto")])
+        after = await reader.words.all_lemmas(seed.pair.id)
+        with pytest.raises(RuntimeError, match="read-only"):
+            await reader.commit()
+    for _ in range(3):  # whichever pooled connection comes next
+        async with db.unit_of_work() as uow:
+            await uow.words.add_many([make_entry(seed, "deshecho")])
+            await uow.rollback()
+
+    assert (before, after) == (set(), {"visto"})
+    async with db.unit_of_work(read_only=True) as reader:
+        assert await reader.words.all_lemmas(seed.pair.id) == {"visto"}
+
+
 # --- query plan -------------------------------------------------------------------------------
 
 

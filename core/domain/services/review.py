@@ -48,9 +48,9 @@ class ReviewService:
         `learner`: the learner the caller already read this turn (saves reading it again).
 
         A due card is one statement (the active pair is found inside it); the learner row and the
-        daily count are read only when the new-card limit decides.
+        daily count are read only when the new-card limit decides. Reads only: no transaction.
         """
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             now = self._clock()
             due = await uow.cards.next_due_for_learner(learner_id, now)
             if due is not None:
@@ -66,7 +66,7 @@ class ReviewService:
         For the chat layer's "next card due in 3h". New cards are not counted: they wait for the
         daily limit, not for a date. One indexed lookup per pair, whatever the backlog.
         """
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             moments: list[datetime] = []
             for pair in await uow.pairs.list_for_learner(learner_id):
                 earliest = await uow.cards.next_due(pair.id, _END_OF_TIME)
@@ -76,7 +76,7 @@ class ReviewService:
 
     async def get_card(self, learner_id: str, card_id: str) -> DueCard:
         """A card with its two sides, for re-showing it (e.g. after "Show answer"). NotFound."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             due = await uow.cards.get_due_card(card_id) if is_id(card_id) else None
             if due is None or due.card.learner_id != learner_id:
                 raise NotFound("card")

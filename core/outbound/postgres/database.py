@@ -26,6 +26,11 @@ class Database:
         self.url = url  # may hold a password: never log it; repr() masks it
         self._engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False, autoflush=False)
+        # Reads only: each statement runs on its own, saving the BEGIN and ROLLBACK round trips
+        # (same pool; the isolation level is reset when the connection goes back).
+        self._read_sessions = async_sessionmaker(
+            self._engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False, autoflush=False
+        )
 
     def __repr__(self) -> str:
         return f"Database({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -43,8 +48,13 @@ class Database:
         """A bare session, for tests and tools that need SQL outside the repositories."""
         return self._sessions()
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        """A fresh unit of work (the `UnitOfWorkFactory` the services are built with)."""
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        """A fresh unit of work (the `UnitOfWorkFactory` the services are built with).
+
+        `read_only`: no transaction, each statement on its own (see `UnitOfWorkFactory`).
+        """
+        if read_only:
+            return SqlUnitOfWork(self._read_sessions, self.dialect_name, read_only=True)
         return SqlUnitOfWork(self._sessions, self.dialect_name)
 
     async def dispose(self) -> None:

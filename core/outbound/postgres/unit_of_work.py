@@ -31,9 +31,10 @@ class SqlUnitOfWork:
     conversations: SqlConversationRepository
     updates: SqlProcessedUpdateRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str, *, read_only: bool = False) -> None:
         self._sessions = sessions
         self._dialect = dialect
+        self._read_only = read_only  # `sessions` then run each statement on its own (AUTOCOMMIT)
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -61,6 +62,8 @@ class SqlUnitOfWork:
         await session.close()  # rolls back whatever was not committed, returns the connection
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self._require_session().commit()
 
     async def rollback(self) -> None:
