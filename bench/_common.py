@@ -202,7 +202,9 @@ class StatementRecorder:
 
     def _boundary(self, name: str) -> Any:
         def on_event(conn: Any) -> None:
-            if self.recording:
+            # Under AUTOCOMMIT (read-only units of work) begin/commit/rollback are SQLAlchemy's
+            # bookkeeping only: nothing reaches the server, so nothing is recorded.
+            if self.recording and conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
                 self.statements.append(Captured(name, None))
 
         return on_event
