@@ -6,8 +6,9 @@ capture in its JSON line, so a drift shows):
 
 every press   T1 INSERT processed_update … ON CONFLICT DO NOTHING; SELECT learner JOIN chat_identity;
                  SELECT conversation_state; COMMIT                      (ConversationService.begin_turn)
-/review       T2 SELECT learner; SELECT active language_pair; SELECT next due card (joins); ROLLBACK
-              T3 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
+/review          SELECT next due card of the active pair (joins; the pair found by a subquery), on its
+                 own: no transaction (ReviewService.next_card reads with a read-only unit of work)
+              T2 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
 Show answer   T2 SELECT flashcard by id (the learner comes from T1); INSERT conversation_state … ON CONFLICT DO UPDATE;
                  COMMIT
 rating        T2 SELECT flashcard by id (the learner comes from T1); UPDATE flashcard … WHERE id AND due AND
@@ -39,10 +40,6 @@ LEARNER_BY_IDENTITY = """SELECT l.id, l.display_name, l.timezone, l.reminder_tim
 l.audio_on_cards, l.desired_retention, l.fsrs_parameters, l.created_at FROM learner l
 JOIN chat_identity i ON i.learner_id = l.id WHERE i.platform = $1 AND i.platform_user_id = $2"""
 CONVERSATION = "SELECT learner_id, flow, data, updated_at FROM conversation_state WHERE learner_id = $1"
-LEARNER = """SELECT id, display_name, timezone, reminder_time, new_cards_per_day, directions, audio_on_cards,
-desired_retention, fsrs_parameters, created_at FROM learner WHERE id = $1"""
-ACTIVE_PAIR = """SELECT id, learner_id, target, native, level, is_active, created_at FROM language_pair
-WHERE learner_id = $1 AND is_active"""
 CARD = """SELECT id, learner_id, pair_id, entry_id, direction, state, step, stability, difficulty, due, last_review,
 created_at, suspended, queue FROM flashcard WHERE id = $1"""
 NEXT_DUE = """SELECT f.id, f.learner_id, f.pair_id, f.entry_id, f.direction, f.state, f.step, f.stability,
@@ -50,6 +47,12 @@ f.difficulty, f.due, f.last_review, f.created_at, f.suspended, f.queue, e.term, 
 p.target, p.native FROM flashcard f JOIN word_bank_entry e ON e.id = f.entry_id
 JOIN language_pair p ON p.id = f.pair_id WHERE f.pair_id = $1 AND f.queue = 1 AND f.due <= $2
 ORDER BY f.due LIMIT 1"""
+NEXT_DUE_FOR_LEARNER = """SELECT f.id, f.learner_id, f.pair_id, f.entry_id, f.direction, f.state, f.step,
+f.stability, f.difficulty, f.due, f.last_review, f.created_at, f.suspended, f.queue, e.term, e.translation,
+e.context, p.target, p.native FROM flashcard f JOIN word_bank_entry e ON e.id = f.entry_id
+JOIN language_pair p ON p.id = f.pair_id
+WHERE f.pair_id = (SELECT id FROM language_pair WHERE learner_id = $1 AND is_active LIMIT 1)
+AND f.queue = 1 AND f.due <= $2 ORDER BY f.due LIMIT 1"""
 UPDATE_CARD = """UPDATE flashcard SET state = $1, step = $2, stability = $3, difficulty = $4, due = $5,
 last_review = $6, queue = CASE WHEN suspended THEN -1 ELSE 1 END
 WHERE id = $7 AND due = $8 AND last_review IS NOT DISTINCT FROM $9"""
@@ -106,7 +109,7 @@ def _showing(learner: FloorLearner) -> str:
 
 
 async def _save_flow(conn: asyncpg.Connection, learner: FloorLearner) -> None:
-    """T3 of /review: the session's state in its own transaction."""
+    """T2 of /review: the session's state in its own transaction."""
     async with conn.transaction():
         await conn.execute(SAVE_CONVERSATION, learner.learner_id, "review", _showing(learner), _now())
 
@@ -114,11 +117,9 @@ async def _save_flow(conn: asyncpg.Connection, learner: FloorLearner) -> None:
 async def floor_start(conn: asyncpg.Connection, learner: FloorLearner) -> None:
     """/review: find the first card and store the session."""
     await _incoming(conn, learner)
-    async with conn.transaction():
-        await conn.fetchrow(LEARNER, learner.learner_id)
-        pair = await conn.fetchrow(ACTIVE_PAIR, learner.learner_id)
-        learner.pair_id = pair["id"]
-        learner.card = await conn.fetchrow(NEXT_DUE, learner.pair_id, _now())
+    learner.card = await conn.fetchrow(NEXT_DUE_FOR_LEARNER, learner.learner_id, _now())
+    assert learner.card is not None
+    learner.pair_id = learner.card["pair_id"]
     learner.data = {"reviewed": 0, "correct": 0, "started_at": _now().isoformat()}
     await _save_flow(conn, learner)
 
