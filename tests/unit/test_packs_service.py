@@ -431,3 +431,12 @@ async def test_a_concurrent_subscription_conflict_is_retried_and_adds_nothing_tw
     again = await world.services.packs.subscribe(learner.id, "spanish-a1")
     assert (again.added, again.skipped) == (0, 2)
     assert len(world.uow.store.words) == 2 and len(world.uow.store.cards) == 2
+
+
+async def test_a_header_half_in_another_language_is_still_a_header(world: World) -> None:
+    await new_pack(world)
+    for data in (b"palabra\ttranslation\nhola\thello\n", b"mot;traduction\nhola;hello\n", b"Term,Ejemplo\nhola,hi\n"):
+        report = await world.services.packs.import_file("spanish-a1", data)
+        assert report.rejected == 0
+    entries = await world.services.packs.show("spanish-a1")
+    assert [(e.term, e.translation) for e in entries[1]] == [("hola", "hello")]

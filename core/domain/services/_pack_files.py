@@ -9,22 +9,16 @@ from typing import NamedTuple
 from core.domain.errors import InvalidInput
 from core.domain.services._terms import collapse
 
-_HEADER_WORDS = frozenset(
-    {
-        "term",
-        "terms",
-        "word",
-        "words",
-        "lemma",
-        "front",
-        "translation",
-        "translations",
-        "meaning",
-        "back",
-        "example",
-        "examples",
-    }
+# Column names, in English and the languages admins most often write packs from.
+_TERM_COLUMNS = frozenset(
+    {"term", "terms", "word", "words", "lemma", "front", "palabra", "término", "mot", "terme", "wort", "begriff"}
+    | {"parola", "termine", "palavra"}
 )
+_TRANSLATION_COLUMNS = frozenset(
+    {"translation", "translations", "meaning", "back", "traducción", "significado", "traduction", "sens"}
+    | {"übersetzung", "bedeutung", "traduzione", "significato", "tradução"}
+)
+_EXAMPLE_COLUMNS = frozenset({"example", "examples", "ejemplo", "exemple", "beispiel", "esempio", "exemplo"})
 _SHOWN_TEXT_CHARS = 80
 _SNIFF_CHARS = 8192
 _IMPORT_EXAMPLE = "/pack_import spanish-a1 (as the caption of a .csv file: term,translation,example)"
@@ -123,9 +117,15 @@ def _delimiter(text: str, filename: str) -> str:
 
 
 def _looks_like_header(cells: list[str]) -> bool:
-    """Whether the first row names columns ("term,translation", "word;meaning;example")."""
-    names = [cell.lower() for cell in cells if cell]
-    return bool(names) and names[0] in _HEADER_WORDS and (len(names) == 1 or names[1] in _HEADER_WORDS)
+    """Whether the first row names columns ("term,translation", "palabra⇥translation", "mot;traduction").
+
+    A term column name followed by a translation or example column name: "word,palabra" is an
+    entry (two term names), "palabra,translation" a header.
+    """
+    names = [cell.strip().lower() for cell in cells[:2]]
+    if not names or names[0] not in _TERM_COLUMNS:
+        return False
+    return len(names) == 1 or not names[1] or names[1] in _TRANSLATION_COLUMNS | _EXAMPLE_COLUMNS
 
 
 def _file_row(line_no: int, raw: str, cells: list[str]) -> SourceRow:
