@@ -190,8 +190,7 @@ def _text_lemma(nlp: Language, fast: _FastLookup | None, text: str) -> str:
 
 def _is_word(text: str) -> bool:
     """A single word: something left after stripping, with no whitespace inside."""
-    word = text.strip()
-    return bool(word) and not any(char.isspace() for char in word)
+    return len(text.split()) == 1  # str.split() splits on exactly the characters str.isspace() accepts
 
 
 def _word_lemma(nlp: Language, fast: _FastLookup | None, word: str) -> str:
