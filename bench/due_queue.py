@@ -5,7 +5,8 @@ Measured, interleaved across the three sizes so drift hits them alike:
 - `repo`: FlashcardRepository.next_due(pair, now) inside one open unit of work (query + mapping);
 - `service`: ReviewService.next_card(learner) (its own unit of work: what a learner waits for);
 - `floor`: the hand-written equivalent of next_due's SQL as an asyncpg prepared statement.
-EXPLAIN (ANALYZE) of the captured next_due statement shows which index serves it.
+EXPLAIN (ANALYZE) of the captured next_due statement (and of next_card's own statement, which finds
+the active pair in a subquery) shows which index serves it.
 Goals (issue 2): p99 < 2 ms at 100k; at most 1.5x growth from 1k to 100k.
 """
 
@@ -156,11 +157,13 @@ async def run() -> None:
 
                     samples = await _measure({"repo": repo, "service": service, "floor": floor}, learners)
             plan = await _explain(db, captured[-1].statement, captured[-1].parameters)
+            service_query = [c for c in service_sql if c.parameters is not None][-1]
+            service_plan = await _explain(db, service_query.statement, service_query.parameters)
         finally:
             await floor_conn.close()
             await database.dispose()
             await services.aclose()
-    _report(samples, captured, service_sql, plan, started)
+    _report(samples, captured, service_sql, plan, service_plan, started)
 
 
 def _report(
@@ -168,6 +171,7 @@ def _report(
     captured: list[Any],
     service_sql: list[Any],
     plan: dict[str, Any],
+    service_plan: dict[str, Any],
     started: int,
 ) -> None:
     stats = {name: {str(size): latency_ms(values) for size, values in per.items()} for name, per in samples.items()}
@@ -196,13 +200,14 @@ def _report(
         "next_due_sql": [short_sql(c.statement, 400) for c in captured],
         "next_card_service_sql": [short_sql(c.statement, 90) for c in service_sql],
         "explain": plan,
+        "explain_service": service_plan,
     }
     goals = {
         "service_p99_100k_under_2ms": stats["service"][big]["p99_ms"] < 2.0,
         "repo_p99_100k_under_2ms": stats["repo"][big]["p99_ms"] < 2.0,
         "growth_p50_at_most_1_5x": growth("service", "p50_ms") <= 1.5 and growth("repo", "p50_ms") <= 1.5,
         "growth_p99_at_most_1_5x": growth("service", "p99_ms") <= 1.5 and growth("repo", "p99_ms") <= 1.5,
-        "explain_index_scan": plan["index_scan"],
+        "explain_index_scan": plan["index_scan"] and service_plan["index_scan"],
     }
     emit("due_queue", figures, goals, started_ns=started)
 
