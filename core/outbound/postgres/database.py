@@ -28,9 +28,7 @@ class Database:
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False, autoflush=False)
         # Reads only: each statement runs on its own, saving the BEGIN and ROLLBACK round trips
         # (same pool; the isolation level is reset when the connection goes back).
-        self._read_sessions = async_sessionmaker(
-            self._engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False, autoflush=False
-        )
+        self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def __repr__(self) -> str:
         return f"Database({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -54,8 +52,8 @@ class Database:
         `read_only`: no transaction, each statement on its own (see `UnitOfWorkFactory`).
         """
         if read_only:
-            return SqlUnitOfWork(self._read_sessions, self.dialect_name, read_only=True)
-        return SqlUnitOfWork(self._sessions, self.dialect_name)
+            return SqlUnitOfWork(self._read_engine, self.dialect_name, read_only=True)
+        return SqlUnitOfWork(self._engine, self.dialect_name)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.outbound.postgres.entities import Base
 
@@ -23,10 +23,27 @@ from core.outbound.postgres.entities import Base
 IN_CLAUSE_CHUNK = 2_000
 
 
-class SqlRepository:
-    """Base of the repositories: a session (owned by the unit of work) and its dialect name."""
+class ConnectionScope:
+    """The unit of work's connection, offering the two calls repositories make (as a session would)."""
 
-    def __init__(self, session: AsyncSession, dialect: str) -> None:
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def execute(
+        self, statement: sa.Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    ) -> CursorResult[Any]:
+        return await self._connection.execute(statement, params)
+
+    async def connection(self) -> AsyncConnection:
+        return self._connection
+
+
+class SqlRepository:
+    """Base of the repositories: the unit of work's connection (or a session) and its dialect name."""
+
+    def __init__(self, session: AsyncSession | ConnectionScope, dialect: str) -> None:
         self._session = session
         self._dialect = dialect
 

@@ -27,7 +27,14 @@ from core.outbound.postgres.entities import (
     UTCDateTime,
     WordBankEntryEntity,
 )
-from core.outbound.postgres.repositories._base import SqlRepository, is_unique_violation, parse_id, table_of, to_uuid
+from core.outbound.postgres.repositories._base import (
+    ConnectionScope,
+    SqlRepository,
+    is_unique_violation,
+    parse_id,
+    table_of,
+    to_uuid,
+)
 
 _card = table_of(FlashcardEntity)
 _entry = table_of(WordBankEntryEntity)
@@ -107,7 +114,7 @@ _END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 class SqlFlashcardRepository(SqlRepository):
     """Cards; `save_schedule` of a card read by this unit of work is conditional on it being unchanged."""
 
-    def __init__(self, session: AsyncSession, dialect: str) -> None:
+    def __init__(self, session: AsyncSession | ConnectionScope, dialect: str) -> None:
         super().__init__(session, dialect)
         self._read: dict[str, tuple[datetime, datetime | None]] = {}  # card id → (due, last_review) read
 
