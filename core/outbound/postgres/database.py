@@ -77,12 +77,16 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo
     """An async engine with the per-dialect settings langlearn relies on."""
     if is_sqlite_url(url):
         ensure_sqlite_directory(url)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        )
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         return engine
     return create_async_engine(
         url,
         echo=echo,
+        # Bound values are learners' words and messages: never in logs or exception texts.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
