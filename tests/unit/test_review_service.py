@@ -314,7 +314,7 @@ async def test_get_card_for_reshowing(world: World) -> None:
         await world.services.reviews.get_card(bob.id, card.card.id)
 
 
-async def test_next_due_at_is_the_earliest_scheduled_card_of_any_pair(world: World) -> None:
+async def test_next_due_at_is_the_earliest_scheduled_card_of_the_active_pair(world: World) -> None:
     learner = await world.learner()
     reviews = world.services.reviews
     assert await reviews.next_due_at(learner.id) is None
@@ -325,6 +325,7 @@ async def test_next_due_at_is_the_earliest_scheduled_card_of_any_pair(world: Wor
     easy, _ = await reviews.review(learner.id, card.card.id, Rating.EASY, ReviewMode.BUTTON)
     assert await reviews.next_due_at(learner.id) == easy.card.due
     await world.services.languages.set_pair(learner.id, "fr", "en")
+    assert await reviews.next_due_at(learner.id) is None  # /review serves French now: nothing scheduled there
     await add(world, learner, "manger = to eat")
     french = await reviews.next_card(learner.id)
     assert french is not None
@@ -332,3 +333,5 @@ async def test_next_due_at_is_the_earliest_scheduled_card_of_any_pair(world: Wor
     assert await reviews.next_due_at(learner.id) == soon.card.due < easy.card.due
     world.clock.advance(days=60)  # overdue cards still count, at their due date
     assert await reviews.next_due_at(learner.id) == soon.card.due
+    await world.services.languages.set_pair(learner.id, "es", "en")
+    assert await reviews.next_due_at(learner.id) == easy.card.due

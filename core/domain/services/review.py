@@ -61,18 +61,16 @@ class ReviewService:
             return await uow.cards.next_new_for_learner(learner_id)
 
     async def next_due_at(self, learner_id: str) -> datetime | None:
-        """When the learner's earliest scheduled card (any pair) falls due; None without one.
+        """When the earliest scheduled card of the active pair falls due; None without one.
 
-        For the chat layer's "next card due in 3h". New cards are not counted: they wait for the
-        daily limit, not for a date. One indexed lookup per pair, whatever the backlog.
+        For the chat layer's "next card due in 3h" — about the pair /review serves, so it never
+        promises a card /review won't show. New cards are not counted: they wait for the daily
+        limit, not for a date. One indexed lookup, whatever the backlog.
         """
         async with self._uow(read_only=True) as uow:
-            moments: list[datetime] = []
-            for pair in await uow.pairs.list_for_learner(learner_id):
-                earliest = await uow.cards.next_due(pair.id, _END_OF_TIME)
-                if earliest is not None:
-                    moments.append(earliest.card.due)
-        return min(moments) if moments else None
+            pair = await uow.pairs.get_active(learner_id)
+            earliest = await uow.cards.next_due(pair.id, _END_OF_TIME) if pair is not None else None
+        return earliest.card.due if earliest is not None else None
 
     async def get_card(self, learner_id: str, card_id: str) -> DueCard:
         """A card with its two sides, for re-showing it (e.g. after "Show answer"). NotFound."""
