@@ -50,6 +50,14 @@ def _copy[T](value: T) -> T:
     return copy.deepcopy(value)
 
 
+def refuse_nul(*values: object) -> None:
+    """PostgreSQL refuses NUL in text; the fakes do too, so unit and fuzz tests meet what prod meets."""
+    for value in values:
+        texts = vars(value).values() if hasattr(value, "__dict__") else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("invalid byte sequence for encoding UTF8: 0x00 (as PostgreSQL says)")
+
+
 # --- the store --------------------------------------------------------------------------------
 
 
@@ -89,6 +97,7 @@ class FakeLearnerRepository:
 
     async def add(self, learner: Learner, identity: ChatIdentity) -> None:
         """Conflict when the identity already exists (as the unique index would say)."""
+        refuse_nul(learner, identity)
         key = (identity.platform, identity.platform_user_id)
         if key in self._s.identities:
             raise Conflict(f"{identity.platform} user {identity.platform_user_id} already has a learner")
@@ -169,6 +178,7 @@ class FakeWordBankRepository:
 
     async def add_many(self, entries: Sequence[WordBankEntry]) -> None:
         """Conflict when a lemma is already in the pair (the (pair, lemma) unique index)."""
+        refuse_nul(*entries)
         taken = {(entry.pair_id, entry.lemma) for entry in self._s.words.values()}
         for entry in entries:
             if (entry.pair_id, entry.lemma) in taken:
@@ -214,6 +224,7 @@ class FakeWordBankRepository:
         return _copy(sorted(pending, key=lambda entry: (entry.created_at, entry.id)))
 
     async def set_translation(self, entry_id: str, translation: str) -> None:
+        refuse_nul(translation)
         entry = self._s.words.get(entry_id)
         if entry is not None:
             entry.translation = translation
@@ -349,6 +360,7 @@ class FakeReviewRepository:
         self._s = store
 
     async def add(self, event: ReviewEvent) -> None:
+        refuse_nul(event)
         self._s.reviews.append(_copy(event))
 
     async def count_since(self, learner_id: str, since: datetime) -> int:
@@ -380,6 +392,7 @@ class FakePackRepository:
 
     async def add(self, pack: Pack) -> None:
         """A taken slug → Conflict."""
+        refuse_nul(pack)
         if any(existing.slug == pack.slug for existing in self._s.packs.values()):
             raise Conflict(f"a pack with the slug “{pack.slug}” already exists")
         self._s.packs[pack.id] = _copy(pack)
@@ -411,6 +424,7 @@ class FakePackRepository:
         self._s.pack_entries.pop(pack_id, None)
 
     async def add_entries(self, pack_id: str, entries: Sequence[PackEntry]) -> None:
+        refuse_nul(*entries)
         self._s.pack_entries.setdefault(pack_id, []).extend(_copy(list(entries)))
 
     async def existing_terms(self, pack_id: str) -> set[str]:
@@ -434,6 +448,7 @@ class FakeConversationRepository:
         return ConversationState(learner_id, None, {}) if state is None else _copy(state)
 
     async def save(self, state: ConversationState) -> None:
+        refuse_nul(state.flow, repr(state.data))
         self._s.conversations[state.learner_id] = _copy(state)
 
 

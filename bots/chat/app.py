@@ -22,7 +22,7 @@ from bots.chat.context import Turn
 from bots.chat.errors import BUTTON_EXPIRED, NOT_YOUR_BUTTON, SOMETHING_WENT_WRONG, ChatNotice, user_message
 from bots.chat.events import Event, EventKind
 from bots.chat.flows import admin, confirm, packs, progress, review, start, words
-from bots.chat.inputs import check_length, command_of, voice_problem
+from bots.chat.inputs import check_length, command_of, voice_problem, without_control_characters
 from bots.chat.replies import Reply
 from core.bootstrap import Services, utc_now
 from core.domain.errors import DomainError
@@ -127,6 +127,7 @@ class ChatApp:
     async def _handle(self, event: Event) -> list[Reply]:
         if not event.addressed_to_bot:
             return []
+        event = without_control_characters(event)
         start = await self._begin(event)
         if start.duplicate:
             return []

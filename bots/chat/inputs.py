@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
+from typing import Any
 
 from bots.chat.context import Turn
 from bots.chat.events import Attachment, Event
@@ -14,6 +17,10 @@ MAX_VOICE_SECONDS = 60
 _AUDIO_MAGIC = (b"OggS", b"RIFF", b"ID3", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xf1", b"\x1aE\xdf\xa3")
 _AUDIO_CONTAINERS = frozenset({"application/ogg", "video/ogg", "video/webm"})
 _REVIEW = "review"
+# C0/C1 control characters but tab, newline and carriage return: Postgres refuses NUL in text,
+# and none of them means anything in a word or a command.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_TEXT_FIELDS = ("text", "command", "args", "payload", "display_name")
 
 
 def command_of(event: Event) -> tuple[str | None, str]:
@@ -24,6 +31,16 @@ def command_of(event: Event) -> tuple[str | None, str]:
         command, args = parse_command(event.text)
         return command, args if command is not None else ""
     return None, ""
+
+
+def without_control_characters(event: Event) -> Event:
+    """The event with control characters removed from its text fields (the same object when clean)."""
+    dirty: dict[str, Any] = {
+        name: _CONTROL_CHARACTERS.sub("", value)
+        for name in _TEXT_FIELDS
+        if isinstance(value := getattr(event, name), str) and _CONTROL_CHARACTERS.search(value)
+    }
+    return dataclasses.replace(event, **dirty) if dirty else event
 
 
 def check_length(event: Event, body: str) -> None:

@@ -183,3 +183,29 @@ async def test_settings_and_language_switch_are_stored(setup: Setup) -> None:
     assert sorted(await setup.rows("SELECT target, is_active FROM language_pair")) == [("es", True), ("fr", False)]
     [reply] = await chat.send("/settings")
     assert "Timezone: Europe/Madrid" in reply.text
+
+
+NASTY_TEXTS = (
+    "\x00",
+    "a\x00b",
+    "/add ca\x00sa = ho\x00use",
+    "/pack hola\x00",
+    "\u202eesrever\u202c",  # right-to-left override
+    "\ud7ff\ue000\U0010ffff",  # edges of the valid code point ranges
+    "👩‍👩‍👧‍👦 = family",
+    "\u2028line\u2029separators",
+    "/settings tz \x1b[31mRed",  # an escape sequence: not a time zone, said so
+    "/settings tz Europe/Ma\x00drid",
+    "/add " + "ñ" * 3_990,
+)
+
+
+async def test_nasty_text_gets_an_answer_and_control_characters_never_reach_the_database(setup: Setup) -> None:
+    chat = setup.chat
+    await chat.onboard()
+    for text in NASTY_TEXTS:
+        replies = await chat.send(text)
+        assert replies and all(reply.text for reply in replies), repr(text)
+        assert "Something went wrong" not in " ".join(texts(replies)), repr(text)
+    assert ("casa", "house") in await setup.rows("SELECT term, translation FROM word_bank_entry")
+    assert await setup.rows("SELECT timezone FROM learner") == [("Europe/Madrid",)]
