@@ -75,6 +75,9 @@ _BUTTONS: dict[str, Handler] = {
     "cf.n": confirm.button_cancel,
 }
 
+# Commands that leave an open "What does X mean?" question open (/cancel and /stop close it themselves).
+_KEEP_TRANSLATION_QUESTIONS = frozenset({"add", "help", "cancel", "stop"})
+
 _FLOW_TEXT: dict[str, Handler] = {
     start.ONBOARDING: start.text_in_onboarding,
     review.REVIEW: review.text_in_review,
@@ -190,6 +193,8 @@ class ChatApp:
         check_length(turn.event, args)
         if turn.event.command != name or turn.event.args != args:
             turn.event = replace(turn.event, command=name, args=args)
+        if turn.flow == words.TRANSLATE and name not in _KEEP_TRANSLATION_QUESTIONS:
+            await turn.end_flow()  # moved on: the next plain message is not a translation; /words keeps them
         return await spec.handler(turn)
 
     async def _button(self, turn: Turn) -> list[Reply]:

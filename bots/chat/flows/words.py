@@ -41,6 +41,10 @@ async def _ask_pending(turn: Turn, queue: list[list[str]]) -> Reply:
     """Start (or continue) asking for owed translations — but never break a review session."""
     if turn.flow == REVIEW:  # never break a review session for a question
         return Reply(text="Words without a translation wait in /words (press “Add missing translations”).")
+    if turn.flow == TRANSLATE:  # questions still open from an earlier /add come first
+        earlier = [list(item) for item in turn.state.data.get("queue", [])]
+        asked = {item[0] for item in earlier}
+        queue = earlier + [item for item in queue if item[0] not in asked]
     await turn.set_flow(TRANSLATE, {"queue": queue})
     return render.ask_translation(queue[0][1])
 

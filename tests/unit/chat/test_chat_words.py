@@ -181,10 +181,34 @@ async def test_a_word_removed_while_its_translation_is_asked_does_not_stick_the_
     chat = cw.chat
     await chat.onboard()
     await chat.send("/add nadar\ncorrer")
-    assert texts(await chat.send("/remove nadar")) == ["Removed “nadar” and its cards."]
+    # removed elsewhere (the learner's Discord identity, another process): this chat's question stays open
+    [learner_id] = cw.store.learners
+    await chat.services.vocabulary.remove_word(learner_id, "nadar")
     assert texts(await chat.send("to swim")) == [
         "“nadar” is no longer in your words, so nothing was saved.",
         "What does “correr” mean? Send the translation, or /cancel to leave it for later.",
     ]
     assert texts(await chat.send("to run")) == ["Saved: correr — to run. It's ready for /review."]
     assert bank(cw) == {"correr": "to run"}
+
+
+async def test_another_command_closes_the_translation_question(cw: ChatWorld) -> None:
+    chat = cw.chat
+    await chat.onboard()
+    await chat.send("/add perro")
+    await chat.send("/words")
+    assert texts(await chat.send("gato")) == ["Add “gato” to your words?"]
+    assert bank(cw) == {"perro": None}
+
+
+async def test_a_second_add_queues_its_questions_after_the_open_ones(cw: ChatWorld) -> None:
+    chat = cw.chat
+    await chat.onboard()
+    await chat.send("/add perro")
+    replies = await chat.send("/add gato")
+    assert texts(replies)[-1] == "What does “perro” mean? Send the translation, or /cancel to leave it for later."
+    assert texts(await chat.send("dog")) == [
+        "Saved: perro — dog. It's ready for /review.",
+        "What does “gato” mean? Send the translation, or /cancel to leave it for later.",
+    ]
+    assert texts(await chat.send("cat")) == ["Saved: gato — cat. It's ready for /review."]
