@@ -14,13 +14,14 @@ from bots.chat import render
 from bots.chat.context import Turn
 from bots.chat.errors import BUTTON_EXPIRED, ChatNotice
 from bots.chat.replies import Reply
-from core.domain.errors import AlreadyReviewed
+from core.domain.errors import AlreadyReviewed, NotFound
 from core.domain.models import ConversationState, DueCard, Rating, ReviewMode, ReviewOutcome
 from core.domain.services.review import StateAfterReview
 
 REVIEW = "review"
 SESSION_OVER = "This review session is over — send /review to start a new one."
 ALREADY_REVIEWED = "This card was already reviewed."
+CARD_GONE = "That card's word was removed from your words."
 
 
 async def cmd_review(turn: Turn) -> list[Reply]:
@@ -116,9 +117,12 @@ async def button_show_answer(turn: Turn) -> list[Reply]:
         raise ChatNotice("The answer is already shown.")
     card_id = str(data["card_id"])
     shown = turn.stage_flow(REVIEW, {**data, "shown": True})
-    intervals = await turn.services.reviews.preview_intervals(
-        turn.learner_id, card_id, save=shown, learner=turn.learner
-    )
+    try:
+        intervals = await turn.services.reviews.preview_intervals(
+            turn.learner_id, card_id, save=shown, learner=turn.learner
+        )
+    except NotFound:
+        return await _card_gone(turn, data)
     return [render.card_back(turn.learner_id, card_id, int(data["seq"]), _sides(data), intervals)]
 
 
@@ -142,6 +146,8 @@ async def button_rate(turn: Turn) -> list[Reply]:
         )
     except AlreadyReviewed as error:
         raise ChatNotice(ALREADY_REVIEWED) from error
+    except NotFound:
+        return await _card_gone(turn, data)
     first = render.rated(_sides(data), rating, outcome.interval)
     return [first, await _after(turn, data, outcome, next_card)]
 
@@ -161,15 +167,18 @@ async def text_in_review(turn: Turn) -> list[Reply]:
         await turn.end_flow()
         return [Reply(text=SESSION_OVER)]
     answer = turn.event.text.strip()
-    grade, outcome, next_card = await turn.services.reviews.answer(
-        turn.learner_id,
-        str(card_id),
-        answer,
-        ReviewMode.TYPED,
-        shown_due=_shown_due(data),
-        then=_next_state(turn, data),
-        learner=turn.learner,
-    )
+    try:
+        grade, outcome, next_card = await turn.services.reviews.answer(
+            turn.learner_id,
+            str(card_id),
+            answer,
+            ReviewMode.TYPED,
+            shown_due=_shown_due(data),
+            then=_next_state(turn, data),
+            learner=turn.learner,
+        )
+    except NotFound:
+        return await _card_gone(turn, data)
     return [render.verdict(grade, outcome.interval), await _after(turn, data, outcome, next_card)]
 
 
@@ -178,6 +187,14 @@ async def _after(turn: Turn, data: dict[str, Any], outcome: ReviewOutcome, next_
     if next_card is None:
         return await _summary(turn, _counted(data, outcome))
     return _front(turn, next_card)
+
+
+async def _card_gone(turn: Turn, data: dict[str, Any]) -> list[Reply]:
+    """The card on screen was removed (/remove, another device): say so and go on with the next one."""
+    card = await turn.services.reviews.next_card(turn.learner_id, learner=turn.learner)
+    if card is None:
+        return [Reply(text=CARD_GONE), await end_session(turn)]
+    return [Reply(text=CARD_GONE), await _show(turn, data, card)]
 
 
 async def end_session(turn: Turn) -> Reply:

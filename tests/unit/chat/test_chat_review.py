@@ -141,3 +141,19 @@ async def test_review_continues_after_another_command(chat: Chat) -> None:
     await chat.send("/review")
     await chat.send("/words")
     assert texts(await chat.send("to eat"))[0] == "✓ Correct: to eat · next in 10m"
+
+
+async def test_a_card_whose_word_is_removed_mid_session_gives_way_to_the_next(cw: ChatWorld) -> None:
+    chat = cw.chat
+    await ready(chat)
+    await chat.send("/review")
+    assert texts(await chat.send("/remove comer")) == ["Removed “comer” and its cards."]
+    assert texts(await chat.press("Show answer")) == [
+        "That card's word was removed from your words.",
+        f"casa\n\n{FRONT_HINT}",
+    ]
+    assert texts(await chat.send("/remove casa")) == ["Removed “casa” and its cards."]
+    replies = await chat.send("house")
+    assert texts(replies)[0] == "That card's word was removed from your words."
+    assert texts(replies)[1].startswith("Session ended: 0 reviewed, 0 correct.")
+    assert cw.store.reviews == []
