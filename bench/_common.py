@@ -217,7 +217,29 @@ class StatementRecorder:
         self._hooks = {name: self._boundary(name.upper()) for name in ("begin", "commit", "rollback")}
         for name, hook in self._hooks.items():
             event.listen(Engine, name, hook)
+        self._watch_driver()
         return self
+
+    def _watch_driver(self) -> None:
+        """Also record statements the repositories send straight to asyncpg (the hot path on Postgres).
+
+        Those bypass SQLAlchemy's events; asyncpg's `Connection._execute` is where its execute/fetch
+        calls with a query text meet (SQLAlchemy's own statements go through prepared statements,
+        and BEGIN/COMMIT through the protocol, so nothing is recorded twice).
+        """
+        import asyncpg.connection
+
+        cls = asyncpg.connection.Connection
+        original = cls._execute
+        recorder = self
+
+        async def recording_execute(conn: Any, query: str, args: Any, *rest: Any, **kw: Any) -> Any:
+            if recorder.recording and not kw.get("ignore_custom_codec"):
+                recorder.statements.append(Captured(query, args))
+            return await original(conn, query, args, *rest, **kw)
+
+        cls._execute = recording_execute
+        self._driver_original = (cls, original)
 
     def __exit__(self, *exc: object) -> None:
         from sqlalchemy import event
@@ -226,6 +248,8 @@ class StatementRecorder:
         event.remove(Engine, "before_cursor_execute", self._on_execute)
         for name, hook in self._hooks.items():
             event.remove(Engine, name, hook)
+        cls, original = self._driver_original
+        cls._execute = original
 
     def take(self) -> list[Captured]:
         taken, self.statements = self.statements, []

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.outbound.postgres.entities import Base
+from core.outbound.postgres.repositories._asyncpg_hot import HotConnection
 
 # Stay well under the bind-parameter limits of asyncpg (32,767) and SQLite (32,766).
 IN_CLAUSE_CHUNK = 2_000
@@ -26,10 +27,11 @@ IN_CLAUSE_CHUNK = 2_000
 class ConnectionScope:
     """The unit of work's connection, offering the two calls repositories make (as a session would)."""
 
-    __slots__ = ("_connection",)
+    __slots__ = ("_connection", "_hot")
 
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+        self._hot: HotConnection | None = None
 
     async def execute(
         self, statement: sa.Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
@@ -38,6 +40,12 @@ class ConnectionScope:
 
     async def connection(self) -> AsyncConnection:
         return self._connection
+
+    async def hot(self) -> HotConnection:
+        """The asyncpg connection underneath (Postgres only), looked up once per unit of work."""
+        if self._hot is None:
+            self._hot = await HotConnection.of(self._connection)
+        return self._hot
 
 
 class SqlRepository:
@@ -53,6 +61,16 @@ class SqlRepository:
         """Run a Core statement in the unit of work's transaction."""
         result = await self._session.execute(statement, params)
         return result  # type: ignore[return-value]
+
+    async def _hot(self) -> HotConnection | None:
+        """The asyncpg connection in the unit of work's transaction on Postgres; None → use Core.
+
+        Only the review loop's hot statements use it (see `_asyncpg_hot`); SQLite and a bare
+        session always take the Core path.
+        """
+        if self._dialect != "postgresql" or not isinstance(self._session, ConnectionScope):
+            return None
+        return await self._session.hot()
 
     def _dialect_insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         """The dialect's INSERT that supports ON CONFLICT (both Postgres and SQLite ≥ 3.24 do)."""

@@ -27,6 +27,7 @@ from core.outbound.postgres.entities import (
     UTCDateTime,
     WordBankEntryEntity,
 )
+from core.outbound.postgres.repositories import _asyncpg_hot as hot_sql
 from core.outbound.postgres.repositories._base import (
     ConnectionScope,
     SqlRepository,
@@ -141,7 +142,11 @@ class SqlFlashcardRepository(SqlRepository):
         uid = parse_id(card_id)
         if uid is None:
             return None
-        row = (await self._execute(_CARD_BY_ID, {"card_id": uid})).first()
+        hot = await self._hot()
+        if hot is not None:
+            row = await hot.fetchrow(hot_sql.CARD_BY_ID, uid)
+        else:
+            row = (await self._execute(_CARD_BY_ID, {"card_id": uid})).first()
         return None if row is None else self._remember(_to_model(row))
 
     async def get_due_card(self, card_id: str) -> DueCard | None:
@@ -186,11 +191,33 @@ class SqlFlashcardRepository(SqlRepository):
         if read is None:
             await self._execute(_SAVE_SCHEDULE, params)
             return
-        params.update(due_before=read[0], last_review_before=read[1])
-        result = await self._execute(_SAVE_SCHEDULE_IF_UNCHANGED, params)
-        if result.rowcount != 1:
+        if await self._save_if_unchanged(params, *read) != 1:
             raise AlreadyReviewed()
         self._remember(card)
+
+    async def _save_if_unchanged(
+        self, params: dict[str, Any], due_before: datetime, last_review_before: datetime | None
+    ) -> int:
+        """The conditional UPDATE; returns how many rows it changed (0 or 1)."""
+        hot = await self._hot()
+        if hot is None:
+            params.update(due_before=due_before, last_review_before=last_review_before)
+            return (await self._execute(_SAVE_SCHEDULE_IF_UNCHANGED, params)).rowcount
+        utc = hot_sql.utc
+        return await hot.execute(
+            hot_sql.SAVE_SCHEDULE_IF_UNCHANGED,
+            params["new_state"],
+            params["new_step"],
+            params["new_stability"],
+            params["new_difficulty"],
+            utc(params["new_due"]),
+            utc(params["new_last_review"]),
+            QUEUE_SUSPENDED,
+            params["active_queue"],
+            params["card_id"],
+            utc(due_before),
+            utc(last_review_before),
+        )
 
     async def count_due(self, learner_id: str, until: datetime) -> int:
         uid = parse_id(learner_id)
@@ -254,8 +281,11 @@ class SqlFlashcardRepository(SqlRepository):
         uid = parse_id(pair_id)
         if uid is None:
             return None
-        params = {"pair_id": uid, "queue": queue, "until": until}
-        row = (await self._execute(NEXT_CARD_IN_QUEUE, params)).first()
+        hot = await self._hot()
+        if hot is not None:
+            row = await hot.fetchrow(hot_sql.NEXT_CARD_IN_QUEUE, uid, queue, hot_sql.utc(until), 1)
+        else:
+            row = (await self._execute(NEXT_CARD_IN_QUEUE, {"pair_id": uid, "queue": queue, "until": until})).first()
         return None if row is None else _to_due_card(row)
 
     async def _next_for_learner(self, learner_id: str, queue: int, until: datetime) -> DueCard | None:
@@ -293,36 +323,49 @@ def _to_row(card: Flashcard) -> dict[str, Any]:
     }
 
 
-def _to_model(row: sa.Row[Any]) -> Flashcard:
+def _to_model(row: Sequence[Any]) -> Flashcard:
+    """From a flashcard row (an sa.Row or an asyncpg Record: the table's columns first, in order)."""
+    (
+        card_id,
+        learner_id,
+        pair_id,
+        entry_id,
+        direction,
+        state,
+        step,
+        stability,
+        difficulty,
+        due,
+        last_review,
+        created_at,
+        suspended,
+    ) = row[:13]
     return Flashcard(
-        id=str(row.id),
-        learner_id=str(row.learner_id),
-        pair_id=str(row.pair_id),
-        entry_id=str(row.entry_id),
-        direction=CardDirection(row.direction),
-        state=CardState(row.state),
-        step=row.step,
-        stability=row.stability,
-        difficulty=row.difficulty,
-        due=row.due,
-        last_review=row.last_review,
-        created_at=row.created_at,
-        suspended=row.suspended,
+        id=str(card_id),
+        learner_id=str(learner_id),
+        pair_id=str(pair_id),
+        entry_id=str(entry_id),
+        direction=CardDirection(direction),
+        state=CardState(state),
+        step=step,
+        stability=stability,
+        difficulty=difficulty,
+        due=due,
+        last_review=last_review,
+        created_at=created_at,
+        suspended=suspended,
     )
 
 
-def _to_due_card(row: sa.Row[Any]) -> DueCard:
+def _to_due_card(row: Sequence[Any]) -> DueCard:
+    """From a `_SELECT_DUE_CARD` row: the flashcard columns (14), then term … native."""
     card = _to_model(row)
-    term, translation = row.term, row.translation or ""  # entries get cards only once translated
+    term, translation, context, target, native = row[14:19]
+    translation = translation or ""  # entries get cards only once translated
     if card.direction == CardDirection.PRODUCTION:
-        front, back, answer_language = translation, term, row.target
+        front, back, answer_language = translation, term, target
     else:
-        front, back, answer_language = term, translation, row.native
+        front, back, answer_language = term, translation, native
     return DueCard(
-        card=card,
-        front=front,
-        back=back,
-        target_language=row.target,
-        answer_language=answer_language,
-        context=row.context,
+        card=card, front=front, back=back, target_language=target, answer_language=answer_language, context=context
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from core.domain.models import ConversationState
 from core.outbound.postgres.entities import ConversationStateEntity
+from core.outbound.postgres.repositories import _asyncpg_hot as hot_sql
 from core.outbound.postgres.repositories._base import SqlRepository, dialect_insert, parse_id, table_of, to_uuid
 
 _state = table_of(ConversationStateEntity)
@@ -33,21 +35,26 @@ class SqlConversationRepository(SqlRepository):
         uid = parse_id(learner_id)
         row = None
         if uid is not None:
-            row = (await self._execute(_GET, {"learner_id": uid})).first()
+            hot = await self._hot()
+            if hot is not None:
+                row = await hot.fetchrow(hot_sql.CONVERSATION, uid)
+            else:
+                row = (await self._execute(_GET, {"learner_id": uid})).first()
         return ConversationState(learner_id, None, {}) if row is None else _to_model(row)
 
     async def save(self, state: ConversationState) -> None:
         """Upsert in one statement (INSERT … ON CONFLICT (learner_id) DO UPDATE)."""
-        values = {
-            "learner_id": to_uuid(state.learner_id),
-            "flow": state.flow,
-            "data": state.data,
-            "updated_at": state.updated_at or datetime.now(UTC),
-        }
+        uid, updated_at = to_uuid(state.learner_id), state.updated_at or datetime.now(UTC)
+        hot = await self._hot()
+        if hot is not None:
+            args = (uid, state.flow, hot_sql.to_json(state.data), hot_sql.utc(updated_at))
+            await hot.execute(hot_sql.SAVE_CONVERSATION, *args)
+            return
+        values = {"learner_id": uid, "flow": state.flow, "data": state.data, "updated_at": updated_at}
         await self._execute(_upsert(self._dialect), values)
 
 
-def _to_model(row: sa.Row[Any]) -> ConversationState:
-    return ConversationState(
-        learner_id=str(row.learner_id), flow=row.flow, data=dict(row.data or {}), updated_at=row.updated_at
-    )
+def _to_model(row: Sequence[Any]) -> ConversationState:
+    """From a conversation_state row (an sa.Row or an asyncpg Record: columns in table order)."""
+    learner_id, flow, data, updated_at = row[:4]
+    return ConversationState(learner_id=str(learner_id), flow=flow, data=dict(data or {}), updated_at=updated_at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from core.domain.errors import Conflict
 from core.domain.models import ChatIdentity, Learner, LearnerSettings
 from core.outbound.postgres.entities import ChatIdentityEntity, LearnerEntity
+from core.outbound.postgres.repositories import _asyncpg_hot as hot_sql
 from core.outbound.postgres.repositories._base import SqlRepository, parse_id, table_of, to_uuid
 
 _learner = table_of(LearnerEntity)
@@ -36,8 +38,12 @@ class SqlLearnerRepository(SqlRepository):
         return None if row is None else _to_model(row)
 
     async def get_by_identity(self, platform: str, platform_user_id: str) -> Learner | None:
-        params = {"platform": platform, "platform_user_id": platform_user_id}
-        row = (await self._execute(_BY_IDENTITY, params)).first()
+        hot = await self._hot()
+        if hot is not None:
+            row = await hot.fetchrow(hot_sql.LEARNER_BY_IDENTITY, platform, platform_user_id)
+        else:
+            params = {"platform": platform, "platform_user_id": platform_user_id}
+            row = (await self._execute(_BY_IDENTITY, params)).first()
         return None if row is None else _to_model(row)
 
     async def add(self, learner: Learner, identity: ChatIdentity) -> None:
@@ -125,20 +131,33 @@ def _identity_row(identity: ChatIdentity) -> dict[str, Any]:
     }
 
 
-def _to_model(row: sa.Row[Any]) -> Learner:
+def _to_model(row: Sequence[Any]) -> Learner:
+    """From a learner row (an sa.Row or an asyncpg Record: columns in table order)."""
+    (
+        learner_id,
+        display_name,
+        timezone,
+        reminder_time,
+        new_cards_per_day,
+        directions,
+        audio_on_cards,
+        desired_retention,
+        fsrs_parameters,
+        created_at,
+    ) = row[:10]
     return Learner(
-        id=str(row.id),
-        display_name=row.display_name,
+        id=str(learner_id),
+        display_name=display_name,
         settings=LearnerSettings(
-            timezone=row.timezone,
-            reminder_time=row.reminder_time,
-            new_cards_per_day=row.new_cards_per_day,
-            directions=row.directions,
-            audio_on_cards=row.audio_on_cards,
+            timezone=timezone,
+            reminder_time=reminder_time,
+            new_cards_per_day=new_cards_per_day,
+            directions=directions,
+            audio_on_cards=audio_on_cards,
         ),
-        desired_retention=row.desired_retention,
-        fsrs_parameters=tuple(float(weight) for weight in row.fsrs_parameters),
-        created_at=row.created_at,
+        desired_retention=desired_retention,
+        fsrs_parameters=tuple(float(weight) for weight in fsrs_parameters),
+        created_at=created_at,
     )
 
 

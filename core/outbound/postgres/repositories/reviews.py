@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from core.domain.models import CardState, Rating, ReviewEvent, ReviewMode
 from core.outbound.postgres.entities import ReviewEventEntity
+from core.outbound.postgres.repositories import _asyncpg_hot as hot_sql
 from core.outbound.postgres.repositories._base import SqlRepository, parse_id, table_of, to_uuid
 
 _event = table_of(ReviewEventEntity)
@@ -17,6 +18,10 @@ _INSERT = sa.insert(_event)
 
 class SqlReviewRepository(SqlRepository):
     async def add(self, event: ReviewEvent) -> None:
+        hot = await self._hot()
+        if hot is not None:
+            await hot.execute(hot_sql.INSERT_REVIEW_EVENT, *_hot_args(event))
+            return
         await self._execute(_INSERT, _to_row(event))
 
     async def count_since(self, learner_id: str, since: datetime) -> int:
@@ -85,6 +90,24 @@ def _to_row(event: ReviewEvent) -> dict[str, Any]:
         "difficulty_after": event.difficulty_after,
         "reviewed_at": event.reviewed_at,
     }
+
+
+def _hot_args(event: ReviewEvent) -> tuple[Any, ...]:
+    """`_to_row`'s values in INSERT_REVIEW_EVENT's order, times bound as UTC."""
+    return (
+        to_uuid(event.id),
+        parse_id(event.card_id),
+        to_uuid(event.learner_id),
+        int(event.rating),
+        str(event.mode),
+        event.answer_text,
+        int(event.state_before),
+        hot_sql.utc(event.due_before),
+        hot_sql.utc(event.due_after),
+        event.stability_after,
+        event.difficulty_after,
+        hot_sql.utc(event.reviewed_at),
+    )
 
 
 def _to_model(row: sa.Row[Any]) -> ReviewEvent:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from core.outbound.postgres.entities import ProcessedUpdateEntity
+from core.outbound.postgres.repositories import _asyncpg_hot as hot_sql
 from core.outbound.postgres.repositories._base import SqlRepository, dialect_insert, table_of
 
 _update = table_of(ProcessedUpdateEntity)
@@ -22,7 +23,10 @@ def _mark(dialect: str) -> sa.Insert:
 class SqlProcessedUpdateRepository(SqlRepository):
     async def mark_processed(self, platform: str, update_key: str) -> bool:
         """Insert (platform, update_key); False when it was already there (a duplicate delivery)."""
-        statement = _mark(self._dialect)
-        values = {"platform": platform, "update_key": update_key, "created_at": datetime.now(UTC)}
-        result = await self._execute(statement, values)
+        now = datetime.now(UTC)
+        hot = await self._hot()
+        if hot is not None:
+            return await hot.execute(hot_sql.MARK_PROCESSED, platform, update_key, now) == 1
+        values = {"platform": platform, "update_key": update_key, "created_at": now}
+        result = await self._execute(_mark(self._dialect), values)
         return result.rowcount == 1
