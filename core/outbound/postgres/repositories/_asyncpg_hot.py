@@ -104,7 +104,12 @@ class HotConnection:
 
     @classmethod
     async def of(cls, connection: AsyncConnection) -> HotConnection:
-        raw = await connection.get_raw_connection()
+        """Looked up without a greenlet switch while the connection is checked out and valid."""
+        sync = connection.sync_connection
+        if sync is not None and not sync.closed and not sync.invalidated:
+            raw = sync.connection  # no I/O: the pooled connection it already holds
+        else:  # pragma: no cover - an invalidated connection reconnects, which needs the greenlet
+            raw = await connection.get_raw_connection()
         return cls(connection, raw.dbapi_connection, raw.driver_connection)
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
