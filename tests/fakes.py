@@ -463,6 +463,9 @@ class FakeProcessedUpdateRepository:
         self._s.processed_updates.add(key)
         return True
 
+    async def forget(self, platform: str, update_key: str) -> None:
+        self._s.processed_updates.discard((platform, update_key))
+
 
 # --- unit of work -----------------------------------------------------------------------------
 

@@ -117,7 +117,17 @@ class ChatApp:
                 event.kind,
                 (event.command or "")[:40] or None,
             )
+            await self._forget_delivery(event)
             return [Reply(text=SOMETHING_WENT_WRONG)]
+
+    async def _forget_delivery(self, event: Event) -> None:
+        """The update failed: a redelivery must be handled, not dropped as a duplicate."""
+        if event.update_id is None:
+            return
+        try:
+            await self._services.conversation.forget_delivery(event.platform, event.update_id)
+        except Exception:  # the database may be what failed; the apology still goes out
+            logger.warning("could not forget update %s/%s after a failure", event.platform, event.update_id)
 
     def _lock_for(self, event: Event) -> asyncio.Lock:
         key = (event.platform, event.user_id)

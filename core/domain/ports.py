@@ -152,6 +152,9 @@ class ProcessedUpdateRepository(Protocol):
     async def mark_processed(self, platform: str, update_key: str) -> bool:
         """Record an incoming update; False when it was already recorded (a duplicate delivery)."""
         ...
+    async def forget(self, platform: str, update_key: str) -> None:
+        """Drop the record, so a redelivery of an update whose handling failed is handled again."""
+        ...
 
 
 class UnitOfWork(Protocol):

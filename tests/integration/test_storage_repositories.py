@@ -947,3 +947,15 @@ def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", ()):
         yield from _plan_nodes(child)
+
+
+async def test_a_forgotten_update_counts_as_new_again(db: Database) -> None:
+    async with db.unit_of_work() as uow:
+        assert await uow.updates.mark_processed("telegram", "501") is True
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        await uow.updates.forget("telegram", "501")
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        assert await uow.updates.mark_processed("telegram", "501") is True
+        assert await uow.updates.mark_processed("telegram", "501") is False

@@ -53,6 +53,12 @@ class ConversationService:
             await uow.commit()
             return first
 
+    async def forget_delivery(self, platform: str, update_key: str) -> None:
+        """Undo `first_delivery`/`begin_turn`'s mark: the handling failed, a redelivery should retry."""
+        async with self._uow() as uow:
+            await uow.updates.forget(platform, update_key)
+            await uow.commit()
+
     async def begin_turn(
         self, platform: str, platform_user_id: str, display_name: str, update_key: str | None, create: bool
     ) -> TurnStart:

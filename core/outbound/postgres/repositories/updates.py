@@ -30,3 +30,9 @@ class SqlProcessedUpdateRepository(SqlRepository):
         values = {"platform": platform, "update_key": update_key, "created_at": now}
         result = await self._execute(_mark(self._dialect), values)
         return result.rowcount == 1
+
+    async def forget(self, platform: str, update_key: str) -> None:
+        """Delete the record (the rare path after a failed handling: no fast path needed)."""
+        await self._execute(
+            sa.delete(_update).where(_update.c.platform == platform, _update.c.update_key == update_key)
+        )
