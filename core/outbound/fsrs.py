@@ -79,11 +79,17 @@ class FsrsScheduler:
     def preview(
         self, card: Flashcard, now: datetime, parameters: Sequence[float], desired_retention: float
     ) -> dict[Rating, timedelta]:
-        """The interval each rating gives at `now` — exactly, fuzz included (it is deterministic)."""
+        """The interval each rating gives at `now` — exactly, fuzz included (it is deterministic).
+
+        The scheduler, the `fsrs.Card` and the fuzz draw are the same for all four ratings, so they
+        are made once (fsrs copies the card it is given, so sharing it is safe).
+        """
         moment = _utc(now)
+        scheduler = self._scheduler(parameters, desired_retention, False)
+        fsrs_card = to_fsrs_card(card)
+        draw = _fuzz_draw(card) if self._enable_fuzzing else 0.0
         return {
-            rating: self._schedule(card, rating, moment, parameters, desired_retention).due - moment
-            for rating in Rating
+            rating: self._schedule_with(scheduler, fsrs_card, draw, rating, moment).due - moment for rating in Rating
         }
 
     def _schedule(
@@ -95,9 +101,14 @@ class FsrsScheduler:
         shows the one pressing it gives.
         """
         scheduler = self._scheduler(parameters, desired_retention, False)
-        scheduled, _log = scheduler.review_card(to_fsrs_card(card), FsrsRating(int(rating)), moment)
+        draw = _fuzz_draw(card) if self._enable_fuzzing else 0.0
+        return self._schedule_with(scheduler, to_fsrs_card(card), draw, rating, moment)
+
+    def _schedule_with(self, scheduler: Scheduler, card: Card, draw: float, rating: Rating, moment: datetime) -> Card:
+        """One fsrs review of `card` (fsrs copies it) with our seeded fuzz `draw` applied."""
+        scheduled, _log = scheduler.review_card(card, FsrsRating(int(rating)), moment)
         if self._enable_fuzzing and scheduled.state == State.Review:
-            interval = fuzzed_interval(scheduled.due - moment, _fuzz_draw(card), scheduler.maximum_interval)
+            interval = fuzzed_interval(scheduled.due - moment, draw, scheduler.maximum_interval)
             scheduled.due = moment + interval
         return scheduled
 
