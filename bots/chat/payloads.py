@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_PAYLOAD_BYTES = 64
 PUBLIC = "-"
@@ -50,8 +51,12 @@ class Payload:
     args: tuple[str, ...]
 
 
+@lru_cache(maxsize=1024)
 def owner_tag(learner_id: str) -> str:
-    """Eight hex characters derived from the learner id (not secret; only tells buttons apart)."""
+    """Eight hex characters derived from the learner id (not secret; only tells buttons apart).
+
+    Cached: one reply's buttons all carry the same learner's tag, and each press checks it again.
+    """
     return hashlib.blake2s(learner_id.encode(), digest_size=4).hexdigest()
 
 
@@ -67,8 +72,12 @@ def encode(action: str, owner: str, *args: object) -> str:
     return payload
 
 
+@lru_cache(maxsize=256)
 def decode(payload: str | None) -> Payload | None:
-    """The decoded payload, or None for anything we did not make (or no longer understand)."""
+    """The decoded payload, or None for anything we did not make (or no longer understand).
+
+    Cached (the result is immutable): a press is decoded when its turn starts and again when routed.
+    """
     if not payload or len(payload.encode()) > MAX_PAYLOAD_BYTES:
         return None
     parts = payload.split(":")
