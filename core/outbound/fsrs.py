@@ -22,6 +22,10 @@ from core.domain.models import CardState, Flashcard, Rating
 
 _MAX_CACHED_SCHEDULERS = 256
 _FSRS_CARD_ID = 1  # fsrs wants an int id; ours is a UUID string and FSRS never reads it
+# fsrs's fuzz ranges as (start, end, factor) tuples: read on every preview, four times a Show answer
+_FUZZ_RANGES: tuple[tuple[float, float, float], ...] = tuple(
+    (float(r["start"]), float(r["end"]), float(r["factor"])) for r in FUZZ_RANGES
+)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -146,8 +150,8 @@ def fuzzed_interval(interval: timedelta, draw: float, maximum_interval: int) -> 
     if days < 2.5:
         return interval
     delta = 1.0
-    for fuzz_range in FUZZ_RANGES:
-        delta += fuzz_range["factor"] * max(min(float(days), fuzz_range["end"]) - fuzz_range["start"], 0.0)
+    for start, end, factor in _FUZZ_RANGES:
+        delta += factor * max(min(float(days), end) - start, 0.0)
     max_ivl = min(round(days + delta), maximum_interval)
     min_ivl = min(max(2, round(days - delta)), max_ivl)
     fuzzed = draw * (max_ivl - min_ivl + 1) + min_ivl
