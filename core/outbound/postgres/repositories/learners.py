@@ -156,7 +156,7 @@ def _to_model(row: Sequence[Any]) -> Learner:
             audio_on_cards=audio_on_cards,
         ),
         desired_retention=desired_retention,
-        fsrs_parameters=tuple(float(weight) for weight in fsrs_parameters),
+        fsrs_parameters=tuple(map(float, fsrs_parameters)),
         created_at=created_at,
     )
 
