@@ -132,6 +132,11 @@ async def test_conversation_state_round_trip_and_clear(world: World) -> None:
     assert (await conversation.load(learner.id)).flow is None
 
 
-async def test_first_delivery_only_once(world: World) -> None:
-    assert await world.services.conversation.first_delivery("telegram", "update-1") is True
-    assert await world.services.conversation.first_delivery("telegram", "update-1") is False
+async def test_an_update_begins_a_turn_once_until_forgotten(world: World) -> None:
+    conversation = world.services.conversation
+    first = await conversation.begin_turn("telegram", "42", "Ann", "update-1", create=True)
+    assert first.learner is not None and first.state is not None and not first.duplicate
+    assert (await conversation.begin_turn("telegram", "42", "Ann", "update-1", create=True)).duplicate
+    await conversation.forget_delivery("telegram", "update-1")
+    again = await conversation.begin_turn("telegram", "42", "Ann", "update-1", create=True)
+    assert not again.duplicate and again.learner is not None and again.learner.id == first.learner.id

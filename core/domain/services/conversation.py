@@ -46,15 +46,8 @@ class ConversationService:
     async def clear(self, learner_id: str) -> None:
         await self.save(ConversationState(learner_id=learner_id, flow=None, data={}))
 
-    async def first_delivery(self, platform: str, update_key: str) -> bool:
-        """True the first time an update is seen; False for a duplicate delivery."""
-        async with self._uow() as uow:
-            first = await uow.updates.mark_processed(platform, update_key)
-            await uow.commit()
-            return first
-
     async def forget_delivery(self, platform: str, update_key: str) -> None:
-        """Undo `first_delivery`/`begin_turn`'s mark: the handling failed, a redelivery should retry."""
+        """Undo `begin_turn`'s mark: the handling failed, a redelivery should be handled."""
         async with self._uow() as uow:
             await uow.updates.forget(platform, update_key)
             await uow.commit()
@@ -67,7 +60,7 @@ class ConversationService:
         Marks `update_key` processed (a duplicate returns DUPLICATE), finds the learner behind the
         identity (creating them with the defaults of AccountService.ensure_learner when `create`),
         and loads their flow state. One commit at most (only when something was written): this
-        replaces first_delivery + find/ensure_learner + load, three units of work per event.
+        replaces marking, find/ensure_learner and load in three units of work per event.
 
         Concurrent first contacts: the unique identity makes one transaction win; the loser's whole
         transaction (update mark included) rolls back and is run once more, finding the winner.
