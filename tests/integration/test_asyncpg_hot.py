@@ -245,3 +245,44 @@ async def test_a_failing_hot_statement_raises_what_sqlalchemy_raises(pg_db: Data
                     await uow.reviews.add(event)
         assert "secret-answer" not in str(raised.value)
         assert getattr(raised.value.orig, "sqlstate", None) == "23503"
+
+
+async def test_connections_lost_in_a_server_restart_are_replaced_not_reused() -> None:
+    """After the server drops every connection, one unit of work may fail; the next ones work."""
+    from sqlalchemy.engine import make_url
+
+    from core.outbound.postgres.migrate import upgrade_to_head
+    from tests.conftest import _admin_connection, create_pg_database, drop_pg_database
+
+    url = await create_pg_database()
+    db = Database(url, pool_size=3, max_overflow=0)
+    try:
+        await upgrade_to_head(url)
+        opened = [db.unit_of_work() for _ in range(3)]  # fill the pool with three live connections
+        for uow in opened:
+            await uow.__aenter__()
+            await uow.updates.mark_processed("telegram", str(uuid.uuid4()))
+        for uow in opened:
+            await uow.__aexit__(None, None, None)
+        admin = await _admin_connection()
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                make_url(url).database,
+            )
+        finally:
+            await admin.close()
+
+        failures = 0
+        for attempt in range(8):
+            try:
+                async with db.unit_of_work() as uow:  # begin_turn's first statement takes the hot path
+                    assert await uow.updates.mark_processed("telegram", f"after-restart-{attempt}")
+                    await uow.commit()
+            except sa.exc.DBAPIError as error:
+                assert error.connection_invalidated
+                failures += 1
+        assert failures <= 1
+    finally:
+        await db.dispose()
+        await drop_pg_database(url)

@@ -93,7 +93,13 @@ def rowcount(status: str) -> int:
 
 
 class HotConnection:
-    """The asyncpg connection under one unit of work's AsyncConnection, joined to its transaction."""
+    """The asyncpg connection under one unit of work's AsyncConnection, joined to its transaction.
+
+    Two rules follow from talking to the driver directly. A unit of work is used by one task at a
+    time (as everywhere in langlearn): SQLAlchemy's per-connection mutex is not taken here. And
+    asyncpg prepares and caches these statements itself, so a transaction-pooling PgBouncer needs
+    `statement_cache_size=0` in the engine's connect_args, not only SQLAlchemy's cache setting.
+    """
 
     __slots__ = ("_adapter", "_connection", "_driver")
 
@@ -114,19 +120,19 @@ class HotConnection:
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
         """The first row (an asyncpg Record, indexable like an sa.Row) or None."""
-        driver = await self._joined()
         try:
+            driver = await self._joined()
             return await driver.fetchrow(sql, *args)
         except Exception as error:
-            raise self._translated(sql, error) from error
+            raise await self._translated(sql, error) from error
 
     async def execute(self, sql: str, *args: Any) -> int:
         """Run a write; returns the number of rows it affected."""
-        driver = await self._joined()
         try:
+            driver = await self._joined()
             status: str = await driver.execute(sql, *args)
         except Exception as error:
-            raise self._translated(sql, error) from error
+            raise await self._translated(sql, error) from error
         return rowcount(status)
 
     async def _joined(self) -> Any:
@@ -144,14 +150,29 @@ class HotConnection:
             await self._adapter._start_transaction()
         return self._driver
 
-    def _translated(self, sql: str, error: Exception) -> Exception:
-        """The error SQLAlchemy would raise (IntegrityError, OperationalError, …), parameters hidden."""
+    async def _translated(self, sql: str, error: Exception) -> Exception:
+        """The error SQLAlchemy would raise (IntegrityError, OperationalError, …), parameters hidden.
+
+        A lost connection is handled as SQLAlchemy's own execution path handles it: this connection
+        is invalidated (never checked back in as healthy) and so is the pool, so the connections
+        opened before a server restart are replaced on their next checkout instead of failing.
+        """
         try:
             self._adapter._handle_exception(error)  # raises the dialect's DBAPI-level error
         except Exception as dbapi_error:
             dialect = self._connection.dialect
-            wrapped: Exception = DBAPIError.instance(
+            wrapped = DBAPIError.instance(
                 sql, None, dbapi_error, self._adapter.dbapi.Error, hide_parameters=True, dialect=dialect
             )
+            if dialect.is_disconnect(dbapi_error, self._adapter, None):
+                await self._invalidate(wrapped)
             return wrapped
         return error  # pragma: no cover - _handle_exception always raises
+
+    async def _invalidate(self, error: DBAPIError) -> None:
+        error.connection_invalidated = True
+        sync = self._connection.sync_connection
+        if sync is not None and not sync.invalidated:
+            pooled = sync.connection
+            sync.engine.pool._invalidate(pooled, error)  # what Connection._handle_dbapi_exception does
+        await self._connection.invalidate(error)
