@@ -164,7 +164,11 @@ class HotConnection:
             wrapped = DBAPIError.instance(
                 sql, None, dbapi_error, self._adapter.dbapi.Error, hide_parameters=True, dialect=dialect
             )
-            if dialect.is_disconnect(dbapi_error, self._adapter, None):
+            if isinstance(wrapped, DBAPIError) and dialect.is_disconnect(
+                dbapi_error,  # type: ignore[arg-type]  # the dialect's own DBAPI error, as SQLAlchemy passes it
+                self._adapter,
+                None,
+            ):
                 await self._invalidate(wrapped)
             return wrapped
         return error  # pragma: no cover - _handle_exception always raises
