@@ -15,7 +15,8 @@ Messages never contain secrets.
     ├── QuotaExceeded
     └── ProviderError
         ├── ProviderNotConfigured  names the setting that enables it
-        └── ProviderUnavailable    down or rate-limited after retries
+        ├── ProviderUnavailable    down or rate-limited after retries
+        └── ProviderRefused        a permanent refusal (key, quota, spend limit): not retried
 """
 
 from __future__ import annotations
@@ -94,3 +95,18 @@ class ProviderUnavailable(ProviderError):
     def __init__(self, provider: str, detail: str = "") -> None:
         super().__init__(f"{provider} is unavailable right now{': ' + detail if detail else ''}.")
         self.provider = provider
+
+
+class ProviderRefused(ProviderError):
+    """The provider refused for a reason that retrying cannot fix: a rejected key, a used-up quota, a spend limit.
+
+    `str(error)` is `user_text`, written for a learner ("Speech is unavailable right now: the service
+    refused our account. The operator has been told."); `operator_hint` names what an operator
+    should fix ("check GEMINI_API_KEY"). Neither carries the provider's own error text.
+    """
+
+    def __init__(self, provider: str, user_text: str, operator_hint: str) -> None:
+        super().__init__(user_text)
+        self.provider = provider
+        self.user_text = user_text
+        self.operator_hint = operator_hint

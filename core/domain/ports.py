@@ -11,7 +11,7 @@ import builtins
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from core.domain.models import (
     ChatIdentity,
@@ -25,6 +25,7 @@ from core.domain.models import (
     PackEntry,
     Rating,
     ReviewEvent,
+    Speech,
     WordBankEntry,
 )
 
@@ -235,3 +236,66 @@ class Translator(Protocol):
         """Raises ProviderUnavailable on failure."""
         ...
 
+
+class LanguageModel(Protocol):
+    """A large language model (Anthropic). Failures: ProviderUnavailable after retries, ProviderRefused at once."""
+
+    @property
+    def model(self) -> str:
+        """The model id every request names (ANTHROPIC_MODEL)."""
+        ...
+
+    async def generate_json(
+        self, *, system: str, prompt: str, schema: dict[str, Any], tool_name: str, max_tokens: int = 2048
+    ) -> dict[str, Any]:
+        """Structured output: the model is made to call the tool `tool_name` whose input follows `schema`.
+
+        Returns the tool input as the model wrote it; validating it (and asking for a repair) is the caller's.
+        """
+        ...
+
+    async def generate_text(self, *, system: str, prompt: str, max_tokens: int = 2048) -> str:
+        """The model's text answer to `prompt` under the `system` instructions."""
+        ...
+
+
+class SpeechSynthesizer(Protocol):
+    """Text to speech (Gemini). Failures: ProviderUnavailable after retries, ProviderRefused at once."""
+
+    @property
+    def model(self) -> str:
+        """The TTS model id (GEMINI_TTS_MODEL): part of the speech cache key."""
+        ...
+
+    def voice_for(self, language: str) -> str:
+        """The voice used for `language` (an ISO 639-1 code, region allowed) when none is asked for."""
+        ...
+
+    async def synthesize(self, text: str, language: str, voice: str | None = None) -> Speech:
+        """`text` read aloud in `language` as an OGG/Opus voice message."""
+        ...
+
+
+class MediaStore(Protocol):
+    """Where generated media (speech) is kept: an S3 bucket or a local directory. Keys are relative paths."""
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store `data` under `key`, replacing what was there."""
+        ...
+
+    async def get(self, key: str) -> bytes | None:
+        """The stored bytes, or None when nothing is stored under `key`."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    def location(self, key: str) -> str:
+        """Where `key` lives, for people: an absolute file path, or s3://bucket/key."""
+        ...
+
+    async def ensure_ready(self) -> None:
+        """Make the store usable: create the bucket (S3) or the directory (local) when missing."""
+        ...
+
+
+# --- background jobs --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from core.domain.models.flashcards import (
     ReviewOutcome,
 )
 from core.domain.models.languages import CEFR_LEVELS, SUPPORTED_LANGUAGES
+from core.domain.models.media import Speech
 from core.domain.models.packs import ImportReport, Pack, PackEntry, RejectedLine, SubscribeResult
 from core.domain.models.stats import LearnerStats
 from core.domain.models.vocabulary import AddWordsResult, LanguagePair, WordBankEntry, WordPage
@@ -42,6 +43,7 @@ __all__ = [
     "ReviewEvent",
     "ReviewMode",
     "ReviewOutcome",
+    "Speech",
     "SubscribeResult",
     "WordBankEntry",
     "WordPage",
