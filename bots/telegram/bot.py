@@ -1,0 +1,338 @@
+"""`TelegramBot`: the real PTB Application around the chat layer, fed by our poller or webhook.
+
+    bot = TelegramBot(settings, services)
+    await bot.start()      # getMe, setMyCommands, then polling (or the webhook server)
+    ...
+    await bot.stop()       # in-flight updates finish; only handled ones are confirmed
+
+Each update: `convert` -> (download the file) -> `ChatApp.handle` -> `render.plan` -> `Sender`.
+A button press is always answered (its toast, or nothing); "typing…" shows while an answer
+takes longer than half a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from telegram import BotCommand, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
+
+from bots.chat.app import ChatApp
+from bots.chat.commands import COMMANDS
+from bots.chat.events import Attachment
+from bots.chat.replies import Reply
+from bots.telegram import render
+from bots.telegram.convert import TOO_BIG, Download, Incoming, convert, ordering_key
+from bots.telegram.polling import ALLOWED_UPDATES, Poller
+from bots.telegram.sender import Sender
+from bots.telegram.webhook import WebhookConfigError, WebhookServer, check_secret, parse_listen, webhook_path
+from core.bootstrap import Services, utc_now
+from core.domain.models import AdminPolicy
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+logger = logging.getLogger(__name__)
+
+TYPING_AFTER_S = 0.5  # an answer quicker than this shows no "typing…"
+TYPING_EVERY_S = 4.0  # Telegram shows a chat action for about 5 s
+MAX_COMMAND_DESCRIPTION = 256
+
+RateLimiterChoice = BaseRateLimiter[Any] | None | Literal["default"]
+
+
+class TelegramStartError(Exception):
+    """The bot cannot start; the message says why in one line (never with the token).
+
+    `usage`: a setting the operator must fix (exit code 2) rather than an outage (exit code 1).
+    """
+
+    def __init__(self, message: str, *, usage: bool = True) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+def admin_policy(settings: Settings) -> AdminPolicy:
+    """Admins from ADMIN_USER_IDS, admin chats from TELEGRAM_ADMIN_CHAT_IDS."""
+    return AdminPolicy(
+        admin_users=settings.admin_users,
+        admin_channels=frozenset(("telegram", chat.strip()) for chat in settings.TELEGRAM_ADMIN_CHAT_IDS),
+    )
+
+
+def bot_commands() -> list[BotCommand]:
+    """The command menu: every chat-layer command with its one-line summary."""
+    return [BotCommand(c.name, c.summary[:MAX_COMMAND_DESCRIPTION] or c.name) for c in COMMANDS]
+
+
+class TelegramBot:
+    """The Telegram adapter: a PTB `Application` (no Updater) driven by our poller or webhook."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        *,
+        rate_limiter: RateLimiterChoice = "default",
+        clock: Callable[[], datetime] = utc_now,
+        poll_timeout: int = 30,
+    ) -> None:
+        if settings.TELEGRAM_BOT_TOKEN is None or not settings.TELEGRAM_BOT_TOKEN.get_secret_value().strip():
+            raise TelegramStartError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and set it")
+        self._settings = settings
+        self._services = services
+        self._token = settings.TELEGRAM_BOT_TOKEN.get_secret_value().strip()
+        self._root = settings.TELEGRAM_API_BASE_URL.rstrip("/")
+        builder = (
+            ApplicationBuilder()
+            .token(self._token)
+            .base_url(f"{self._root}/bot")
+            .base_file_url(f"{self._root}/file/bot")
+            .updater(None)
+            .job_queue(None)
+        )
+        limiter = _default_rate_limiter() if rate_limiter == "default" else rate_limiter
+        if limiter is not None:
+            builder = builder.rate_limiter(limiter)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self._chat = ChatApp(services, admin_policy(settings), speech_available=False, clock=clock)
+        self._sender = Sender(self.application.bot)
+        self._poll_timeout = poll_timeout
+        self._poller: Poller | None = None
+        self._webhook: WebhookServer | None = None
+        self.username = ""
+        self.bot_id = 0
+        self.webhook_port: int | None = None
+        self._warm_up_task: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the token (getMe), register the commands, then poll or serve the webhook."""
+        webhook = self._webhook_config()  # a bad webhook setting fails before any request
+        try:
+            await self.application.initialize()
+        except InvalidToken:
+            raise TelegramStartError(
+                f"the Bot API at {self._root} rejected TELEGRAM_BOT_TOKEN (Unauthorized): "
+                "check the token @BotFather gave you"
+            ) from None
+        except NetworkError as exc:
+            raise TelegramStartError(
+                f"cannot reach the Bot API at {self._root}: {self._redacted(exc)}", usage=False
+            ) from None
+        try:
+            bot = self.application.bot
+            self.username = bot.username
+            self.bot_id = bot.id
+            await bot.set_my_commands(bot_commands())
+            self._start_warm_up()
+            if webhook is not None:
+                await self._start_webhook(*webhook)
+            else:
+                await bot.delete_webhook(drop_pending_updates=False)
+                self._poller = Poller(
+                    bot,
+                    self.handle_update,
+                    ordering_key,
+                    timeout=self._poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                self._poller.start()
+                logger.info("@%s is polling %s for updates", self.username, self._root)
+        except TelegramError as exc:
+            await self.application.shutdown()
+            raise TelegramStartError(
+                f"the Bot API at {self._root} failed at start: {self._redacted(exc)}", usage=False
+            ) from None
+        except BaseException:
+            await self.application.shutdown()
+            raise
+
+    async def stop(self) -> None:
+        """Stop fetching; in-flight updates finish; handled ones are confirmed; close the client."""
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
+        await self.application.shutdown()  # a no-op when it was never initialized
+
+    def _webhook_config(self) -> tuple[str, str, str, int] | None:
+        """(url, secret, host, port) in webhook mode, None for polling; refuses unusable settings."""
+        settings = self._settings
+        if not settings.TELEGRAM_WEBHOOK_URL:
+            return None
+        secret = settings.TELEGRAM_WEBHOOK_SECRET.get_secret_value() if settings.TELEGRAM_WEBHOOK_SECRET else ""
+        if not secret:
+            raise TelegramStartError(
+                "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: a webhook without a secret "
+                "would accept updates from anyone. Set TELEGRAM_WEBHOOK_SECRET (A–Z, a–z, 0–9, _ and -)."
+            )
+        try:
+            check_secret(secret)
+            webhook_path(settings.TELEGRAM_WEBHOOK_URL)
+            host, port = parse_listen(settings.TELEGRAM_WEBHOOK_LISTEN)
+        except WebhookConfigError as exc:
+            raise TelegramStartError(str(exc)) from None
+        return settings.TELEGRAM_WEBHOOK_URL, secret, host, port
+
+    async def _start_webhook(self, url: str, secret: str, host: str, port: int) -> None:
+        server = WebhookServer(
+            self.application.bot,
+            self.handle_update,
+            ordering_key,
+            path=webhook_path(url),
+            secret=secret,
+            host=host,
+            port=port,
+        )
+        try:
+            self.webhook_port = await server.start()
+        except OSError as exc:
+            raise TelegramStartError(
+                f"cannot listen on {host}:{port} (TELEGRAM_WEBHOOK_LISTEN): {exc.strerror}", usage=False
+            ) from None
+        self._webhook = server
+        try:
+            await self.application.bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))
+        except BaseException:
+            await server.stop()
+            self._webhook = None
+            raise
+        logger.info("@%s receives updates by webhook at %s", self.username, url)
+
+    def _redacted(self, exc: BaseException) -> str:
+        text = str(exc) or type(exc).__name__
+        return text.replace(self._token, "***")
+
+    def _start_warm_up(self) -> None:
+        """Load the spaCy pipelines of the languages learners use, in a daemon thread.
+
+        Which languages: the distinct target languages of every learner's pairs, when the
+        services can say (`languages.languages_in_use`); otherwise nothing is warmed up and the
+        first /add of each language loads its pipeline.
+        """
+        languages_in_use = getattr(self._services.languages, "languages_in_use", None)
+        if languages_in_use is None:
+            logger.info("no warm-up: the services cannot list the languages in use yet")
+            return
+
+        async def languages() -> list[str]:
+            return sorted(await languages_in_use())
+
+        def warm_up(found: list[str]) -> None:
+            if found:
+                logger.info("warming up the language pipelines: %s", ", ".join(found))
+                threading.Thread(
+                    target=self._services.warm_up_languages, args=(found,), name="warm-up", daemon=True
+                ).start()
+
+        async def look_up_then_warm() -> None:
+            try:
+                warm_up(await languages())
+            except Exception:
+                logger.warning("could not list the languages in use; no warm-up", exc_info=True)
+
+        self._warm_up_task = asyncio.create_task(look_up_then_warm(), name="telegram-warm-up")
+
+    # --- one update ------------------------------------------------------------------------------
+
+    async def handle_update(self, update: Update) -> None:
+        """Convert, ask the chat layer, send the answers; a button press is always answered.
+
+        Sending failures are logged by the sender; an exception out of here means the update was
+        not answered (a download failed, a bug): the webhook answers 500 so Telegram retries.
+        """
+        incoming = convert(update, username=self.username, bot_id=self.bot_id)
+        query = update.callback_query
+        answered = False
+        try:
+            if incoming is None:
+                return
+            replies = await self._answer(incoming)
+            plan = render.plan(
+                replies,
+                is_button=incoming.is_button,
+                is_group=incoming.is_group,
+                can_edit=incoming.pressed_message_id is not None,
+            )
+            if incoming.callback_query_id is not None:
+                await self._sender.answer_callback(incoming.callback_query_id, plan.notice)
+                answered = True
+            await self._sender.deliver(plan, incoming, username=self.username)
+        finally:
+            if query is not None and not answered:
+                await self._sender.answer_callback(query.id, None)
+
+    async def _answer(self, incoming: Incoming) -> list[Reply]:
+        if not incoming.event.addressed_to_bot:
+            return []  # a group message for someone else: no download, no typing, no database
+        if incoming.refusal is not None:
+            return [Reply(text=incoming.refusal)]
+        async with self._typing(incoming.chat_id):
+            event = incoming.event
+            if incoming.download is not None:
+                attachment = await self._download(incoming.download)
+                if attachment is None:
+                    return [Reply(text=TOO_BIG)]
+                event = dataclasses.replace(event, attachment=attachment)
+            return await self._chat.handle(event)
+
+    async def _download(self, download: Download) -> Attachment | None:
+        """The file's bytes (getFile + download); None when Telegram says it is too big."""
+        try:
+            file = await self.application.bot.get_file(download.file_id)
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():
+                return None
+            raise
+        if file.file_size is not None and file.file_size > 20 * 1024 * 1024:
+            return None
+        content = bytes(await file.download_as_bytearray())
+        return Attachment(
+            filename=download.filename,
+            content=content,
+            mime_type=download.mime_type,
+            duration_s=download.duration_s,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _typing(self, chat_id: int) -> AsyncIterator[None]:
+        """Show "typing…" in the chat while the answer takes longer than TYPING_AFTER_S."""
+        task = asyncio.create_task(self._keep_typing(chat_id))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _keep_typing(self, chat_id: int) -> None:
+        await asyncio.sleep(TYPING_AFTER_S)
+        while True:
+            await self._sender.chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(TYPING_EVERY_S)
+
+
+def _default_rate_limiter() -> BaseRateLimiter[Any]:
+    try:
+        from bots.telegram.ratelimit import TelegramRateLimiter
+    except ImportError as exc:  # the limiter is written by another change; say so rather than crash oddly
+        raise TelegramStartError(
+            f"bots.telegram.ratelimit.TelegramRateLimiter is not available ({exc}); "
+            "pass rate_limiter=None to run without Telegram's sending limits",
+            usage=False,
+        ) from None
+    return TelegramRateLimiter()
+

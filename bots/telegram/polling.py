@@ -1,0 +1,247 @@
+"""Our long-polling loop: nothing is confirmed to Telegram before it has been handled.
+
+`getUpdates(offset)` confirms every update below `offset`, so the offset we send is the
+*watermark*: the lowest update id still being handled (or one past the newest handled when none
+is). Updates are handled concurrently, those of one chat one after another in arrival order
+(`ChatQueue`). An update fetched again while still in flight, or already handled above the
+watermark, is skipped by id. On stop: no new fetch (the one waiting is cancelled; what it would
+have returned is not confirmed), in-flight updates finish, and a last `getUpdates(offset,
+timeout=0)` confirms exactly the handled ones.
+
+PTB's `Updater` is not used: it confirms a batch as soon as it has been fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+
+from telegram import Bot, Update
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
+
+from bots.telegram.convert import seconds
+
+logger = logging.getLogger(__name__)
+
+Handle = Callable[[Update], Awaitable[None]]
+ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query")
+MAX_IN_FLIGHT = 500  # more than that waiting: stop fetching until some finish
+_BACKOFF_START_S = 0.5
+_BACKOFF_MAX_S = 30.0
+
+
+class Watermark:
+    """Which update ids are in flight and handled, and the offset that confirms only handled ones."""
+
+    def __init__(self) -> None:
+        self._in_flight: set[int] = set()
+        self._handled: set[int] = set()  # handled ids at or above the floor
+        self._floor: int | None = None  # every fetched id below it is handled
+
+    def begin(self, update_id: int) -> bool:
+        """Start handling an update; False when it is in flight or handled already (a re-fetch)."""
+        if self._floor is not None and update_id < self._floor:
+            return False
+        if update_id in self._in_flight or update_id in self._handled:
+            return False
+        self._in_flight.add(update_id)
+        return True
+
+    def finish(self, update_id: int) -> None:
+        """The update was handled (successfully or not: either way it is not handled again)."""
+        self._in_flight.discard(update_id)
+        self._handled.add(update_id)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    @property
+    def offset(self) -> int | None:
+        """What getUpdates may confirm: everything below it is handled. None before any update."""
+        if self._in_flight:
+            low: int | None = min(self._in_flight)
+        elif self._handled:
+            low = max(self._handled) + 1
+        else:
+            low = self._floor
+        if low is not None and (self._floor is None or low > self._floor):
+            self._floor = low
+            self._handled = {update_id for update_id in self._handled if update_id >= low}
+        return self._floor
+
+
+class ChatQueue:
+    """Runs jobs concurrently, but jobs with the same key one after another in submission order."""
+
+    def __init__(self) -> None:
+        self._tails: dict[Hashable, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, key: Hashable, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """Schedule `job` after every job already submitted with `key`; returns its task."""
+        previous = self._tails.get(key)
+
+        async def run() -> None:
+            if previous is not None:
+                with contextlib.suppress(BaseException):  # its failure is its own; order is what matters
+                    await asyncio.shield(previous)
+            await job()
+
+        task = asyncio.create_task(run())
+        self._tails[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._forget(key, done))
+        return task
+
+    def _forget(self, key: Hashable, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._tails.get(key) is task:
+            del self._tails[key]
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self) -> None:
+        """Wait until every submitted job has finished (jobs submitted meanwhile included)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class Poller:
+    """Fetches updates with getUpdates and hands each to `handle` (which must not raise)."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        handle: Handle,
+        key: Callable[[Update], Hashable],
+        *,
+        timeout: int = 30,
+        allowed_updates: Sequence[str] = ALLOWED_UPDATES,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
+        self._bot = bot
+        self._handle = handle
+        self._key = key
+        self._timeout = timeout
+        self._allowed = list(allowed_updates)
+        self._max_in_flight = max_in_flight
+        self.watermark = Watermark()
+        self._queue = ChatQueue()
+        self._stopping = asyncio.Event()
+        self._progress = asyncio.Event()  # set whenever an update finishes
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the loop in a task (returns at once)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="telegram-polling")
+
+    async def stop(self) -> None:
+        """No new fetch; in-flight updates finish; the handled ones are confirmed."""
+        self._stopping.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._queue.drain()
+        offset = self.watermark.offset
+        if offset is None or self._task is None:
+            return
+        try:
+            await self._bot.get_updates(offset=offset, timeout=0, limit=1, allowed_updates=self._allowed)
+        except TelegramError as exc:
+            logger.warning("could not confirm the handled updates at stop (%s); Telegram will send them again", exc)
+
+    async def _loop(self) -> None:
+        backoff = _BACKOFF_START_S
+        while not self._stopping.is_set():
+            if self.watermark.in_flight >= self._max_in_flight:
+                self._progress.clear()
+                await self._wait_for_progress()
+                continue
+            self._progress.clear()
+            try:
+                updates = await self._fetch()
+            except _Stopped:
+                return
+            except RetryAfter as exc:
+                await self._pause(seconds(exc, "retry_after") or 1.0)
+                continue
+            except TimedOut:
+                continue  # a long poll that took too long: just ask again
+            except (InvalidToken, Conflict, TelegramError) as exc:
+                logger.warning("getUpdates failed: %s; retrying in %.1f s", _describe(exc), backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+                continue
+            except Exception:  # a malformed update or a bug: keep polling, loudly
+                logger.exception("getUpdates failed unexpectedly; retrying in %.1f s", backoff)
+                await self._pause(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX_S)
+                continue
+            backoff = _BACKOFF_START_S
+            fresh = 0
+            for update in updates:
+                if self.watermark.begin(update.update_id):
+                    fresh += 1
+                    self._queue.submit(self._key(update), self._job(update))
+            if updates and not fresh:
+                # Only updates still in flight came back: asking again at once would spin.
+                await self._wait_for_progress()
+
+    async def _fetch(self) -> tuple[Update, ...]:
+        fetch = asyncio.ensure_future(
+            self._bot.get_updates(
+                offset=self.watermark.offset, timeout=self._timeout, allowed_updates=self._allowed
+            )
+        )
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            with contextlib.suppress(BaseException):
+                await fetch
+            raise _Stopped
+        return fetch.result()
+
+    def _job(self, update: Update) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            try:
+                await self._handle(update)
+            except Exception:
+                logger.exception("update %s failed", update.update_id)
+            finally:
+                self.watermark.finish(update.update_id)
+                self._progress.set()
+
+        return job
+
+    async def _wait_for_progress(self) -> None:
+        progress = asyncio.ensure_future(self._progress.wait())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({progress, stop}, return_when=asyncio.FIRST_COMPLETED)
+        progress.cancel()
+        stop.cancel()
+
+    async def _pause(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+
+
+class _Stopped(Exception):
+    """The fetch was abandoned because the poller is stopping."""
+
+
+def _describe(exc: TelegramError) -> str:
+    if isinstance(exc, InvalidToken):
+        return "the token was rejected (revoked?)"  # PTB's message would quote the token
+    if isinstance(exc, Conflict):
+        return "another process is polling with this token, or a webhook is set"
+    return f"{type(exc).__name__}: {exc.message}"

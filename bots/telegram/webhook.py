@@ -1,0 +1,138 @@
+"""The webhook server: Telegram POSTs each update; we answer 200 only once it has been handled.
+
+- Listens on TELEGRAM_WEBHOOK_LISTEN ("host:port"; port 0 picks a free one), on the path of
+  TELEGRAM_WEBHOOK_URL ("/" when it has none), POST only.
+- `X-Telegram-Bot-Api-Secret-Token` must equal TELEGRAM_WEBHOOK_SECRET (compared in constant
+  time with `hmac.compare_digest`); missing or wrong -> 403 and nothing is handled.
+- The update is handled (per chat in order, like polling), THEN 200. A failure answers 500, so
+  Telegram delivers the update again; a body that is not an update answers 400.
+- On stop: new requests get 503 (Telegram retries them later), in-flight ones finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Callable, Hashable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import Bot, Update
+
+from bots.telegram.polling import ChatQueue, Handle
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+MAX_BODY_BYTES = 1024 * 1024  # an update is a few kilobytes; Telegram sends nothing bigger
+
+
+class WebhookConfigError(ValueError):
+    """TELEGRAM_WEBHOOK_* settings that cannot work; the message says which and why."""
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """'0.0.0.0:8443' -> ('0.0.0.0', 8443); '[::]:8443' -> ('::', 8443)."""
+    host, sep, port = listen.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise WebhookConfigError(f"TELEGRAM_WEBHOOK_LISTEN={listen!r} is not host:port (e.g. 0.0.0.0:8443)")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - listening on every interface is the point
+
+
+def webhook_path(url: str) -> str:
+    """The path Telegram POSTs to: the path of TELEGRAM_WEBHOOK_URL, "/" when it has none."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise WebhookConfigError(f"TELEGRAM_WEBHOOK_URL={url!r} is not an http(s) URL")
+    return parts.path or "/"
+
+
+def check_secret(secret: str) -> None:
+    """Telegram accepts 1–256 characters of A–Z, a–z, 0–9, _ and - as a secret token."""
+    if not 1 <= len(secret) <= 256 or any(not (ch.isascii() and (ch.isalnum() or ch in "_-")) for ch in secret):
+        raise WebhookConfigError(
+            "TELEGRAM_WEBHOOK_SECRET must be 1–256 characters of A–Z, a–z, 0–9, _ and - (Telegram's rule)"
+        )
+
+
+class WebhookServer:
+    """aiohttp server that hands each authentic update to `handle`."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        handle: Handle,
+        key: Callable[[Update], Hashable],
+        *,
+        path: str,
+        secret: str,
+        host: str,
+        port: int,
+    ) -> None:
+        self._bot = bot
+        self._handle = handle
+        self._key = key
+        self._path = path
+        self._secret = secret.encode()
+        self._host = host
+        self._port = port
+        self._queue = ChatQueue()
+        self._stopping = False
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self) -> int:
+        """Bind and serve; returns the bound port."""
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_post(self._path, self._receive)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        await site.start()
+        self._runner = runner
+        self.port = _bound_port(runner, self._port)
+        logger.info("webhook server listening on %s:%s%s", self._host, self.port, self._path)
+        return self.port
+
+    async def stop(self) -> None:
+        """Refuse new updates, let the ones in flight finish, close the server."""
+        self._stopping = True
+        await self._queue.drain()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _authentic(self, request: web.Request) -> bool:
+        given = request.headers.get(SECRET_HEADER)
+        return given is not None and hmac.compare_digest(given.encode(), self._secret)
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        if not self._authentic(request):
+            logger.warning("webhook request without the right secret token from %s refused", request.remote)
+            return web.Response(status=403, text="Forbidden")
+        if self._stopping:
+            return web.Response(status=503, text="Stopping")
+        try:
+            data = await request.json(loads=json.loads)
+            update = Update.de_json(data, self._bot)
+        except Exception as exc:  # not JSON, or not an update
+            logger.warning("webhook body is not an update: %s", type(exc).__name__)
+            return web.Response(status=400, text="Bad Request")
+        if update is None:
+            return web.Response(status=400, text="Bad Request")
+        task = self._queue.submit(self._key(update), lambda: self._handle(update))
+        try:
+            await asyncio.shield(task)  # a dropped connection does not abandon the update
+        except Exception:
+            logger.exception("update %s failed; Telegram will deliver it again", update.update_id)
+            return web.Response(status=500, text="Failed")
+        return web.Response(status=200, text="OK")
+
+
+def _bound_port(runner: web.AppRunner, wanted: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return wanted
