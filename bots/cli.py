@@ -94,6 +94,11 @@ def _configure_nothing(parser: argparse.ArgumentParser) -> None:
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     "chat": Subcommand("chat with the bot in this terminal (embedded default)", _configure_chat, "bots.console:run"),
+    "telegram": Subcommand(
+        "run the Telegram bot (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set)",
+        _database_option,
+        "bots.telegram:run",
+    ),
     "migrate": Subcommand(
         "upgrade the database schema to the latest version", _database_option, "bots.cli:run_migrate"
     ),

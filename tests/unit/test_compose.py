@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = set(Settings.model_fields)
 # Variables compose itself reads that are not langlearn settings (documented in the file's header).
 COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
-APP_SERVICES = {"migrate": "langlearn migrate"}
+APP_SERVICES = {"migrate": "langlearn migrate", "telegram": "langlearn telegram"}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,14 @@ def test_migrate_is_one_shot_after_postgres_is_healthy(services: dict[str, Any])
     migrate = services["migrate"]
     assert migrate["restart"] == "no"
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_telegram_bot_starts_after_a_successful_migration(services: dict[str, Any]) -> None:
+    depends = services["telegram"]["depends_on"]
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert depends["redis"]["condition"] == "service_healthy"
+    assert depends["minio"]["condition"] == "service_healthy"
+    assert services["telegram"]["restart"] == "unless-stopped"
 
 
 def test_backing_services(services: dict[str, Any]) -> None:
