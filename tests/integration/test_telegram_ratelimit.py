@@ -1,0 +1,122 @@
+"""TelegramRateLimiter in the real PTB bot, against a local Bot API server that answers 429 over the limits.
+
+The server (tests/servers/telegram_server.py) consults TelegramLimits on every send and answers
+`429 Too Many Requests` with `retry_after` as Telegram does. `limits.exceeded == 0` means Telegram
+would never have throttled the bot. Timing is measured by bench/telegram_ratelimit.py, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram.error import RetryAfter
+from telegram.ext import ApplicationBuilder, ExtBot
+
+from bots.telegram.ratelimit import TelegramRateLimiter
+from tests.servers.telegram_limits import TelegramLimits
+from tests.servers.telegram_server import TOKEN, BotApiServer
+
+# PTB itself builds RetryAfter from each 429 with an int retry_after, and warns that it will be a timedelta.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[BotApiServer]:
+    server = BotApiServer(limits=TelegramLimits())
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def bot_for(server: BotApiServer, limiter: TelegramRateLimiter | None) -> ExtBot[None]:
+    """The bot exactly as the adapter's Application builds it (connection pool and all)."""
+    builder = ApplicationBuilder().token(TOKEN).base_url(f"{server.url}/bot").base_file_url(f"{server.url}/file/bot")
+    builder = builder.rate_limiter(limiter) if limiter is not None else builder
+    return builder.updater(None).build().bot  # type: ignore[return-value]
+
+
+def users_who_wrote(server: BotApiServer, user_ids: range) -> None:
+    """Telegram lets a bot write only to users who wrote to it first."""
+    for user_id in user_ids:
+        server.send_text(user_id, "/start")
+
+
+def limits_of(server: BotApiServer) -> TelegramLimits:
+    assert isinstance(server.limits, TelegramLimits)
+    return server.limits
+
+
+async def test_the_server_throttles_a_bot_without_the_limiter(server: BotApiServer) -> None:
+    """The control: a naive burst does get 429s, so the zero counts below mean something."""
+    users_who_wrote(server, range(1, 41))
+    async with bot_for(server, None) as bot:
+        results = await asyncio.gather(
+            *(bot.send_message(user, "hello") for user in range(1, 41)), return_exceptions=True
+        )
+    assert sum(isinstance(r, RetryAfter) for r in results) >= 10
+    assert limits_of(server).exceeded >= 10
+
+
+@pytest.mark.slow
+async def test_300_messages_to_300_chats_all_arrive_and_no_429_reaches_the_caller(server: BotApiServer) -> None:
+    users = range(1001, 1301)
+    users_who_wrote(server, users)
+    async with bot_for(server, TelegramRateLimiter()) as bot:
+        sent = await asyncio.gather(*(bot.send_message(user, f"hello {user}") for user in users))
+    assert [m.text for m in sent] == [f"hello {user}" for user in users]
+    assert all(server.texts(user) == [f"hello {user}"] for user in users)
+    assert limits_of(server).exceeded == 0 and server.errors[429] == 0
+    assert server.counts["sendMessage"] == 300
+
+
+async def test_ten_messages_to_one_chat_at_once_all_arrive_without_a_429(server: BotApiServer) -> None:
+    server.limits = TelegramLimits(private_per_s=4.0)  # the same burst, a quicker pace: the test takes ~2 s
+    users_who_wrote(server, range(42, 43))
+    async with bot_for(server, TelegramRateLimiter(private_per_s=4.0)) as bot:
+        sends = [asyncio.create_task(bot.send_message(42, f"part {i}")) for i in range(10)]
+        await server.wait_until(lambda: len(server.messages(42)) >= 3, what="the first burst")
+        # calls that send no message are not queued behind the chat's backlog
+        assert await bot.send_chat_action(42, "typing") is True
+        assert (await bot.get_me()).username == server.username
+        assert not all(task.done() for task in sends)
+        await asyncio.gather(*sends)
+    assert sorted(server.texts(42)) == sorted(f"part {i}" for i in range(10))
+    assert limits_of(server).exceeded == 0 and server.errors[429] == 0
+
+
+async def test_a_group_burst_sends_20_and_the_rest_wait_for_the_window(server: BotApiServer) -> None:
+    group = -100555
+    server.limits = TelegramLimits(group_per_min=20, group_window_s=3.0)  # Telegram's 20 a minute, in 3 s
+    server.chat(group, "supergroup")
+    async with bot_for(server, TelegramRateLimiter(group_per_window=20, group_window_s=3.0)) as bot:
+        sends = [asyncio.create_task(bot.send_message(group, f"line {i}")) for i in range(25)]
+        await server.wait_until(lambda: len(server.messages(group)) >= 20, what="20 group messages")
+        assert len(server.messages(group)) == 20
+        assert sum(not task.done() for task in sends) >= 5  # the other five wait for the window
+        await asyncio.gather(*sends)
+    assert sorted(server.texts(group)) == sorted(f"line {i}" for i in range(25))
+    assert limits_of(server).exceeded == 0 and server.errors[429] == 0
+
+
+async def test_a_429_from_telegram_is_retried_after_its_retry_after(server: BotApiServer) -> None:
+    users_who_wrote(server, range(7, 8))
+    server.fail_next.append(("sendMessage", 429, "Too Many Requests: retry after 1"))
+    async with bot_for(server, TelegramRateLimiter()) as bot:
+        message = await bot.send_message(7, "after the flood")
+    assert message.text == "after the flood"
+    assert server.texts(7) == ["after the flood"]
+    assert server.counts["sendMessage"] == 2 and server.errors[429] == 1
+
+
+async def test_a_429_that_persists_past_max_retries_is_raised(server: BotApiServer) -> None:
+    users_who_wrote(server, range(7, 8))
+    server.fail_next += [("sendMessage", 429, "Too Many Requests: retry after 1")] * 2
+    async with bot_for(server, TelegramRateLimiter(max_retries=1)) as bot:
+        with pytest.raises(RetryAfter):
+            await bot.send_message(7, "never")
+    assert server.texts(7) == []
+    assert server.counts["sendMessage"] == 2
