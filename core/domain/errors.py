@@ -110,3 +110,15 @@ class ProviderRefused(ProviderError):
         self.provider = provider
         self.user_text = user_text
         self.operator_hint = operator_hint
+
+
+class RecipientUnavailable(DomainError):
+    """The chat platform refuses to deliver to this chat: the user blocked the bot or left (Telegram 403).
+
+    Not retried: the job is failed silently (nobody to tell) and reminders to the learner are turned off.
+    """
+
+    def __init__(self, platform: str, chat_id: str) -> None:
+        super().__init__(f"{platform} chat {chat_id} can no longer be reached (the bot was blocked or removed).")
+        self.platform = platform
+        self.chat_id = chat_id

@@ -9,23 +9,31 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from core.domain.models import (
     ChatIdentity,
     ConversationState,
+    DeliveryAddress,
     DueCard,
     Flashcard,
+    GenerationJob,
+    JobKind,
+    JobStatus,
     LanguagePair,
     Learner,
     LearnerSettings,
+    OutgoingMessage,
     Pack,
     PackEntry,
     Rating,
+    ReminderCandidate,
     ReviewEvent,
+    SentMessage,
     Speech,
+    SpeechClip,
     WordBankEntry,
 )
 
@@ -177,6 +185,12 @@ class UnitOfWork(Protocol):
     def conversations(self) -> ConversationRepository: ...
     @property
     def updates(self) -> ProcessedUpdateRepository: ...
+    @property
+    def jobs(self) -> JobRepository: ...
+    @property
+    def speech_cache(self) -> SpeechCacheRepository: ...
+    @property
+    def reminders(self) -> ReminderRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -235,6 +249,7 @@ class Translator(Protocol):
     async def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
         """Raises ProviderUnavailable on failure."""
         ...
+
 
 
 class LanguageModel(Protocol):
@@ -299,3 +314,111 @@ class MediaStore(Protocol):
 
 
 # --- background jobs --------------------------------------------------------------------------
+
+
+class JobRepository(Protocol):
+    """Generation jobs. A run claims its job, stores each step's result, then finishes it.
+
+    Every transition names the attempt it belongs to, so a run that lost its claim (it outlived
+    its lease and another worker took the job over) cannot finish or release the job.
+    """
+
+    async def add(self, job: GenerationJob) -> None: ...
+    async def get(self, job_id: str) -> GenerationJob | None: ...
+    async def claim(self, job_id: str, now: datetime, lease_expired_before: datetime) -> GenerationJob | None:
+        """Atomically take the job for a run; None when it is not to be run now.
+
+        Queued, or running with `started_at < lease_expired_before` (its run died) → running,
+        attempts + 1, started_at = now. None when it is done, failed, unknown or running under a
+        live claim: of two concurrent claims, one wins.
+        """
+        ...
+    async def save_step(self, job_id: str, name: str, result: Any, now: datetime) -> None:
+        """Store `steps[name] = result` (JSON-serialisable)."""
+        ...
+    async def release(self, job_id: str, attempt: int, error: str, now: datetime) -> bool:
+        """Put a running job (this attempt) back to queued with `last_error`; False when it is no longer ours."""
+        ...
+    async def finish(
+        self, job_id: str, status: JobStatus, error: str | None, now: datetime, attempt: int | None = None
+    ) -> bool:
+        """Running → done/failed (only the given attempt when `attempt` is set).
+
+        False when it was not running (already finished, or taken over): the caller then tells nobody.
+        """
+        ...
+    async def mark_delivered(self, job_id: str, now: datetime) -> None: ...
+    async def list_for_learner(self, learner_id: str, limit: int) -> list[GenerationJob]:
+        """Newest first."""
+        ...
+    async def list_stale_queued(self, older_than: datetime, limit: int) -> list[GenerationJob]:
+        """Queued jobs whose last change (created or released) is before `older_than`, oldest first."""
+        ...
+    async def list_stuck_running(self, started_before: datetime, limit: int) -> list[GenerationJob]:
+        """Running jobs whose current attempt started before `started_before`, oldest first."""
+        ...
+    async def count_since(self, learner_id: str, kind: JobKind, since: datetime) -> int:
+        """Jobs of `kind` the learner asked for since `since`, failed ones excepted (the daily quota)."""
+        ...
+
+
+class SpeechCacheRepository(Protocol):
+    """Synthesised speech by cache key (sha256 of text|language|voice|model)."""
+
+    async def get(self, cache_key: str) -> SpeechClip | None: ...
+    async def add(self, clip: SpeechClip) -> bool:
+        """Insert; False when the key was already there (a concurrent synthesis won; nothing changes)."""
+        ...
+    async def set_platform_ref(self, cache_key: str, platform: str, ref: str) -> None:
+        """Remember the platform's id of the uploaded audio (Telegram file_id) to reuse instead of uploading."""
+        ...
+    async def count_requested_since(self, learner_id: str, since: datetime) -> int:
+        """Clips the learner's requests synthesised since `since` (the daily speech quota; hits are free)."""
+        ...
+
+
+class ReminderRepository(Protocol):
+    """Who gets a daily "cards due" reminder, and the local day each was last reminded on."""
+
+    async def list_candidates(self, reminded_before: date) -> list[ReminderCandidate]:
+        """Learners with a reminder time and a Telegram identity, not reminded on or after `reminded_before`."""
+        ...
+    async def mark_reminded(self, learner_id: str, day: date) -> bool:
+        """Record the reminder for `day`; False when it was already recorded (another sender won)."""
+        ...
+    async def clear_reminded(self, learner_id: str, day: date) -> None:
+        """Undo `mark_reminded(learner_id, day)` (the send failed for a passing reason: try again)."""
+        ...
+
+
+class JobQueue(Protocol):
+    """Hands job ids to the workers (arq on Redis, or in-process). Delivery is at least once."""
+
+    async def enqueue(self, job_id: str) -> bool:
+        """Whether the queue holds the job now.
+
+        True also when it already did (the job id deduplicates); False when the queue could not be
+        reached: the job stays queued and the sweep retries.
+        """
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class Messenger(Protocol):
+    """Sends background results to a chat of one platform (Telegram Bot API, Discord REST, console).
+
+    Both calls raise RecipientUnavailable when the platform refuses the chat for good (blocked: 403),
+    ProviderUnavailable when it is down after retries.
+    """
+
+    @property
+    def platform(self) -> str: ...
+
+    async def send(self, address: DeliveryAddress, message: OutgoingMessage) -> list[SentMessage]:
+        """Send the message (split into several when the platform needs it); the messages sent, in order."""
+        ...
+
+    async def edit_text(self, address: DeliveryAddress, message_id: str, text: str) -> None:
+        """Replace the text of a message sent earlier (a status message); no error when it is unchanged."""
+        ...

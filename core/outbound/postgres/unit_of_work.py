@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.outbound.postgres.repositories import (
     SqlConversationRepository,
     SqlFlashcardRepository,
+    SqlJobRepository,
     SqlLanguagePairRepository,
     SqlLearnerRepository,
     SqlPackRepository,
     SqlProcessedUpdateRepository,
+    SqlReminderRepository,
     SqlReviewRepository,
+    SqlSpeechCacheRepository,
     SqlWordBankRepository,
 )
 from core.outbound.postgres.repositories._base import ConnectionScope
@@ -36,6 +39,9 @@ class SqlUnitOfWork:
     packs: SqlPackRepository
     conversations: SqlConversationRepository
     updates: SqlProcessedUpdateRepository
+    jobs: SqlJobRepository
+    speech_cache: SqlSpeechCacheRepository
+    reminders: SqlReminderRepository
 
     def __init__(self, engine: AsyncEngine, dialect: str, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -56,6 +62,9 @@ class SqlUnitOfWork:
         self.packs = SqlPackRepository(scope, dialect)
         self.conversations = SqlConversationRepository(scope, dialect)
         self.updates = SqlProcessedUpdateRepository(scope, dialect)
+        self.jobs = SqlJobRepository(scope, dialect)
+        self.speech_cache = SqlSpeechCacheRepository(scope, dialect)
+        self.reminders = SqlReminderRepository(scope, dialect)
         return self
 
     async def __aexit__(

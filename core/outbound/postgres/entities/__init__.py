@@ -10,6 +10,7 @@ from core.outbound.postgres.entities.flashcards import (
     FlashcardEntity,
     ReviewEventEntity,
 )
+from core.outbound.postgres.entities.jobs import GenerationJobEntity, LearnerReminderEntity, SpeechClipEntity
 from core.outbound.postgres.entities.packs import PackEntity, PackEntryEntity
 from core.outbound.postgres.entities.vocabulary import LanguagePairEntity, WordBankEntryEntity
 
@@ -21,12 +22,15 @@ __all__ = [
     "ChatIdentityEntity",
     "ConversationStateEntity",
     "FlashcardEntity",
+    "GenerationJobEntity",
     "LanguagePairEntity",
     "LearnerEntity",
+    "LearnerReminderEntity",
     "PackEntity",
     "PackEntryEntity",
     "ProcessedUpdateEntity",
     "ReviewEventEntity",
+    "SpeechClipEntity",
     "UTCDateTime",
     "WordBankEntryEntity",
 ]
