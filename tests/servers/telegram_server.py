@@ -638,6 +638,11 @@ class BotApiServer(LocalServer):
         """The bot's messages in a chat, current state, in the order sent (deleted ones left out)."""
         return list(self._messages.get(chat_id, []))
 
+    def all_messages(self) -> list[SentMessage]:
+        """The bot's messages in every chat, current state, in the order sent."""
+        every = [message for sent in list(self._messages.values()) for message in sent]
+        return sorted(every, key=lambda message: message.message_id)
+
     def last(self, chat_id: int) -> SentMessage:
         """The bot's latest message in a chat."""
         sent = self._messages.get(chat_id)
