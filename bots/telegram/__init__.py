@@ -12,9 +12,21 @@ from __future__ import annotations
 
 import argparse
 
+NOT_CONFIGURED = (
+    "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env "
+    "(TELEGRAM_BOT_TOKEN=123456:ABC…) or the environment"
+)
+
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of `langlearn telegram` (see bots/cli.py)."""
+    from bots.cli import UserError, load_settings
+
+    settings = load_settings(getattr(args, "database", None))
+    token = settings.TELEGRAM_BOT_TOKEN
+    if token is None or not token.get_secret_value().strip():  # said at once, before the heavy imports
+        raise UserError(NOT_CONFIGURED)
+
     from bots.telegram.runner import run_telegram
 
-    return run_telegram(args)
+    return run_telegram(settings)

@@ -34,11 +34,11 @@ from bots.telegram import render
 from bots.telegram.convert import TOO_BIG, Download, Incoming, convert, ordering_key
 from bots.telegram.polling import ALLOWED_UPDATES, Poller
 from bots.telegram.sender import Sender
-from bots.telegram.webhook import WebhookConfigError, WebhookServer, check_secret, parse_listen, webhook_path
 from core.bootstrap import Services, utc_now
 from core.domain.models import AdminPolicy
 
 if TYPE_CHECKING:
+    from bots.telegram.webhook import WebhookServer
     from core.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -173,6 +173,8 @@ class TelegramBot:
         settings = self._settings
         if not settings.TELEGRAM_WEBHOOK_URL:
             return None
+        from bots.telegram.webhook import WebhookConfigError, check_secret, parse_listen, webhook_path  # aiohttp
+
         secret = settings.TELEGRAM_WEBHOOK_SECRET.get_secret_value() if settings.TELEGRAM_WEBHOOK_SECRET else ""
         if not secret:
             raise TelegramStartError(
@@ -188,6 +190,8 @@ class TelegramBot:
         return settings.TELEGRAM_WEBHOOK_URL, secret, host, port
 
     async def _start_webhook(self, url: str, secret: str, host: str, port: int) -> None:
+        from bots.telegram.webhook import WebhookServer, webhook_path
+
         server = WebhookServer(
             self.application.bot,
             self.handle_update,

@@ -97,7 +97,7 @@ def _button(update: Update, query: CallbackQuery) -> Incoming | None:
     message = query.message
     chat_id = message.chat.id if message is not None else user.id
     is_group = message is not None and message.chat.type in _GROUP_TYPES
-    editable = message is not None and isinstance(message, Message)  # not an InaccessibleMessage
+    editable = message is not None and message.is_accessible  # an inaccessible one (date 0) is too old
     event = Event(
         platform=PLATFORM,
         user_id=str(user.id),

@@ -204,7 +204,7 @@ class Poller:
             await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
-        if not fetch.done():
+        if self._stopping.is_set():  # even if updates just arrived: they are not begun, so not confirmed
             fetch.cancel()
             with contextlib.suppress(BaseException):
                 await fetch

@@ -9,32 +9,24 @@ stopping waits for answers that are being sent.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
 import sys
 from collections.abc import Callable
 
-from bots.cli import EXIT_FAILURE, EXIT_OK, UserError, configure_logging, load_settings, open_services
+from bots.cli import EXIT_FAILURE, EXIT_OK, UserError, configure_logging, open_services
 from bots.telegram.bot import TelegramBot, TelegramStartError
 from core.config import Settings
 
 logger = logging.getLogger("langlearn.telegram")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-NOT_CONFIGURED = (
-    "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env "
-    "(TELEGRAM_BOT_TOKEN=123456:ABC…) or the environment"
-)
 
 
-def run_telegram(args: argparse.Namespace) -> int:
-    """Entry point behind `langlearn telegram [--database URL]`."""
-    settings = load_settings(getattr(args, "database", None))
-    if settings.TELEGRAM_BOT_TOKEN is None or not settings.TELEGRAM_BOT_TOKEN.get_secret_value().strip():
-        raise UserError(NOT_CONFIGURED)
-    configure_logging(settings)
+def run_telegram(settings: Settings) -> int:
+    """Entry point behind `langlearn telegram [--database URL]` once the token is known to be set."""
+    configure_logging(settings)  # before any request: the redacting filter must see httpx's first URL
     return asyncio.run(serve(settings))
 
 

@@ -83,8 +83,8 @@ def _boundary(text: str, start: int, end: int) -> tuple[int, int]:
 def split_points(text: str, limit: int = MESSAGE_LIMIT) -> list[tuple[int, int]]:
     """(start, end) ranges of `text` that each fit `limit`, cut at the most natural boundaries.
 
-    Whitespace at a cut is dropped (Telegram trims it anyway); ranges that would hold only
-    whitespace are left out.
+    Whitespace around each part is dropped (Telegram trims it anyway); parts that would hold
+    only whitespace are left out.
     """
     if limit < 1:
         raise ValueError("limit must be positive")
@@ -99,7 +99,15 @@ def split_points(text: str, limit: int = MESSAGE_LIMIT) -> list[tuple[int, int]]
         cut, resume = _boundary(text, start, end)
         parts.append((start, cut))
         start = resume
-    return [(a, b) for a, b in parts if text[a:b].strip()]
+    trimmed: list[tuple[int, int]] = []
+    for a, b in parts:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            trimmed.append((a, b))
+    return trimmed
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

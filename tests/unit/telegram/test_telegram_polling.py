@@ -1,0 +1,191 @@
+"""Our polling loop: nothing is confirmed before it is handled; per-chat order; a clean stop.
+
+The watermark and the per-chat queue are checked on their own; the poller itself runs with the
+real PTB `Bot` against the local Bot API server, with a handler the test holds and releases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram import Bot, Update
+
+from bots.telegram.convert import ordering_key
+from bots.telegram.polling import ChatQueue, Poller, Watermark
+from tests.servers.telegram_server import TOKEN, BotApiServer
+
+# --- the watermark ------------------------------------------------------------------------------
+
+
+def test_the_offset_never_passes_an_update_in_flight() -> None:
+    mark = Watermark()
+    assert mark.offset is None  # nothing fetched: confirm nothing
+    assert mark.begin(10) and mark.begin(11) and mark.begin(12)
+    mark.finish(11)
+    mark.finish(12)
+    assert mark.offset == 10  # 10 is still being handled: 11 and 12 wait with it
+    mark.finish(10)
+    assert mark.offset == 13
+
+
+def test_updates_fetched_again_are_skipped_by_id() -> None:
+    mark = Watermark()
+    assert mark.begin(10) and mark.begin(11)
+    mark.finish(11)
+    assert mark.offset == 10
+    assert not mark.begin(10)  # still in flight
+    assert not mark.begin(11)  # handled, above the watermark
+    assert mark.begin(12)
+    mark.finish(10)
+    mark.finish(12)
+    assert mark.offset == 13
+    assert not mark.begin(9) and not mark.begin(12)  # below the confirmed offset
+
+
+def test_ids_with_gaps_are_confirmed_up_to_the_lowest_in_flight() -> None:
+    mark = Watermark()
+    for update_id in (100, 105, 230):
+        assert mark.begin(update_id)
+    mark.finish(100)
+    assert mark.offset == 105
+    mark.finish(230)
+    assert mark.offset == 105
+    assert mark.in_flight == 1
+    mark.finish(105)
+    assert mark.offset == 231
+
+
+# --- per-chat order -----------------------------------------------------------------------------
+
+
+async def test_jobs_of_one_chat_run_in_order_and_other_chats_do_not_wait() -> None:
+    queue = ChatQueue()
+    order: list[str] = []
+    release_first = asyncio.Event()
+    other_chat_done = asyncio.Event()
+
+    async def first() -> None:
+        order.append("a1 start")
+        await release_first.wait()
+        order.append("a1 end")
+
+    async def second() -> None:
+        order.append("a2")
+
+    async def other() -> None:
+        order.append("b1")
+        other_chat_done.set()
+
+    queue.submit("a", first)
+    queue.submit("a", second)
+    queue.submit("b", other)
+    await other_chat_done.wait()
+    assert order == ["a1 start", "b1"]  # chat b ran while a1 holds chat a; a2 waits behind a1
+    release_first.set()
+    await queue.drain()
+    assert order == ["a1 start", "b1", "a1 end", "a2"]
+    assert queue.pending == 0
+
+
+async def test_a_failed_job_does_not_block_its_chat() -> None:
+    queue = ChatQueue()
+    ran: list[str] = []
+
+    async def failing() -> None:
+        raise RuntimeError("boom")
+
+    async def after() -> None:
+        ran.append("after")
+
+    failed = queue.submit("a", failing)
+    queue.submit("a", after)
+    await queue.drain()
+    assert ran == ["after"]
+    assert isinstance(failed.exception(), RuntimeError)
+
+
+# --- the poller against the local Bot API server -----------------------------------------------------
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[BotApiServer, Bot]]:
+    server = BotApiServer()
+    url = await server.start()
+    bot = Bot(TOKEN, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot")
+    await bot.initialize()
+    try:
+        yield server, bot
+    finally:
+        await bot.shutdown()
+        await server.stop()
+
+
+class HeldHandler:
+    """Records the texts it handles; the texts in `hold` wait until released."""
+
+    def __init__(self, *hold: str) -> None:
+        self.handled: list[str] = []
+        self.started: dict[str, asyncio.Event] = {}
+        self.done: dict[str, asyncio.Event] = {}
+        self.release: dict[str, asyncio.Event] = {text: asyncio.Event() for text in hold}
+
+    def event(self, table: dict[str, asyncio.Event], text: str) -> asyncio.Event:
+        return table.setdefault(text, asyncio.Event())
+
+    async def __call__(self, update: Update) -> None:
+        assert update.message is not None and update.message.text is not None
+        text = update.message.text
+        self.event(self.started, text).set()
+        if text in self.release:
+            await self.release[text].wait()
+        self.handled.append(text)
+        self.event(self.done, text).set()
+
+
+async def test_an_update_in_flight_holds_back_the_confirmation_of_later_ones(
+    api: tuple[BotApiServer, Bot],
+) -> None:
+    server, bot = api
+    handler = HeldHandler("slow")
+    slow = server.send_text(1, "slow")
+    other_chat = server.send_text(2, "other chat")
+    same_chat = server.send_text(1, "same chat")
+    poller = Poller(bot, handler, ordering_key, timeout=1)
+    poller.start()
+    try:
+        await handler.event(handler.done, "other chat").wait()
+        fetches = len(server.calls_of("getUpdates"))
+        await server.wait_until(lambda: len(server.calls_of("getUpdates")) > fetches, what="another getUpdates")
+        # Handled, but below it "slow" is still in flight: nothing may be confirmed yet.
+        assert not server.is_confirmed(slow) and not server.is_confirmed(other_chat)
+        assert handler.handled == ["other chat"]  # "same chat" waits behind "slow" (same chat)
+        handler.release["slow"].set()
+        await server.wait_confirmed(same_chat)
+        assert handler.handled == ["other chat", "slow", "same chat"]
+        assert handler.handled.count("slow") == 1  # fetched again while in flight, handled once
+    finally:
+        await poller.stop()
+
+
+async def test_stop_lets_the_update_in_flight_finish_and_confirms_only_what_was_handled(
+    api: tuple[BotApiServer, Bot],
+) -> None:
+    server, bot = api
+    handler = HeldHandler("in flight")
+    in_flight = server.send_text(1, "in flight")
+    poller = Poller(bot, handler, ordering_key, timeout=1)
+    poller.start()
+    await handler.event(handler.started, "in flight").wait()
+    stopping = asyncio.create_task(poller.stop())
+    await asyncio.sleep(0)  # let stop() begin: no fetch from here on
+    late = server.send_text(3, "late")
+    assert not stopping.done()
+    handler.release["in flight"].set()
+    await stopping
+    assert handler.handled == ["in flight"]
+    assert server.is_confirmed(in_flight)
+    assert not server.is_confirmed(late)  # delivered again at the next start
+    final = server.calls_of("getUpdates")[-1]
+    assert (final.params["offset"], final.params["timeout"]) == (in_flight + 1, 0)

@@ -1,0 +1,106 @@
+"""`langlearn telegram`: a missing or wrong token is one clear line; SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bots.cli import main
+from tests.servers.telegram_server import TOKEN, BotApiServer
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No Telegram settings from the machine, no .env, an embedded database of our own."""
+    for name in list(os.environ):
+        if name.startswith("TELEGRAM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/langlearn.db")
+    return tmp_path
+
+
+@pytest.fixture
+def threaded_server() -> Iterator[BotApiServer]:
+    server = BotApiServer()
+    server.start_in_thread()
+    try:
+        yield server
+    finally:
+        server.stop_thread()
+
+
+def test_no_token_is_a_usage_error(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["telegram"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("langlearn: TELEGRAM_BOT_TOKEN is not set")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_wrong_token_is_one_line_without_the_token(
+    clean_env: Path, threaded_server: BotApiServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = "987654321:AAwrong-token-for-this-server_xyz"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", wrong)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", threaded_server.url)
+    assert main(["telegram"]) == 2
+    err = capsys.readouterr().err
+    assert "rejected TELEGRAM_BOT_TOKEN" in err
+    assert wrong not in err and "AAwrong" not in err
+    assert err.strip().splitlines()[-1].startswith("langlearn: the Bot API at")
+
+
+def test_an_unreachable_api_is_an_outage_not_a_usage_error(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9")  # discard port: nothing listens
+    assert main(["telegram"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the Bot API at http://127.0.0.1:9" in err
+    assert TOKEN not in err
+
+
+async def test_sigterm_stops_the_bot_cleanly_after_answering(tmp_path: Path) -> None:
+    server = BotApiServer()
+    url = await server.start()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TELEGRAM_")}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/langlearn.db",
+        LOG_LEVEL="DEBUG",
+    )
+    update = server.send_text(42, "/help")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "telegram",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await server.wait_confirmed(update, timeout=60)
+        assert server.messages(42)[0].text.startswith("Commands:")
+        assert [c["command"] for c in server.commands][:3] == ["start", "language", "help"]
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await server.stop()
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert "SIGTERM received" in log and "stopped cleanly" in log
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log  # DEBUG logs of a whole session hold no token
+    assert "getUpdates" in log  # the session really was logged at DEBUG

@@ -1,0 +1,142 @@
+"""Sending through the real PTB Bot to the local Bot API server: edits, retries, private answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram import Bot
+
+from bots.chat.events import Event, EventKind
+from bots.chat.replies import Button, Reply
+from bots.telegram.convert import Incoming
+from bots.telegram.render import TextOut, keyboard, plan
+from bots.telegram.sender import Sender
+from tests.servers.telegram_server import TOKEN, BotApiServer
+
+USERNAME = "langlearn_test_bot"
+GROUP = -100777
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[tuple[BotApiServer, Bot]]:
+    server = BotApiServer(username=USERNAME)
+    url = await server.start()
+    bot = Bot(TOKEN, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot")
+    await bot.initialize()
+    try:
+        yield server, bot
+    finally:
+        await bot.shutdown()
+        await server.stop()
+
+
+class Sleeps:
+    """Records the pauses the sender asks for instead of waiting them out."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.pauses.append(delay)
+
+
+def started(server: BotApiServer, user_id: int) -> None:
+    """The user wrote to the bot in private, so the bot may write to them."""
+    server.send_text(user_id, "/start")
+
+
+def group_incoming(user_id: int, name: str = "Ana") -> Incoming:
+    event = Event(
+        platform="telegram",
+        user_id=str(user_id),
+        chat_id=str(GROUP),
+        display_name=name,
+        kind=EventKind.COMMAND,
+        text="/review",
+        command="review",
+        is_group=True,
+    )
+    return Incoming(event=event, chat_id=GROUP, user_id=user_id, is_group=True)
+
+
+async def test_an_edit_replaces_the_text_and_the_keyboard(api: tuple[BotApiServer, Bot]) -> None:
+    server, bot = api
+    started(server, 5)
+    sender = Sender(bot)
+    sent = await sender.send(5, TextOut("comer", keyboard([[Button("Show answer", "rv.s:-:1:1")]])))
+    await sender.edit(5, sent.message_id, TextOut("comer → to eat", keyboard([[Button("Good · 3d", "rv.r:-:1:1:3")]])))
+    [message] = server.messages(5)
+    assert (message.text, message.edits, message.labels) == ("comer → to eat", 1, ["Good · 3d"])
+
+
+async def test_an_edit_telegram_refuses_becomes_a_new_message(api: tuple[BotApiServer, Bot]) -> None:
+    server, bot = api
+    started(server, 5)
+    sender = Sender(bot)
+    sent = await sender.send(5, TextOut("Cancelled: nothing was changed."))
+    await sender.edit(5, sent.message_id, TextOut("Cancelled: nothing was changed."))  # "message is not modified"
+    await sender.edit(5, 999_999, TextOut("Now learning Spanish."))  # "message to edit not found"
+    assert [m.text for m in server.messages(5)] == [
+        "Cancelled: nothing was changed.",
+        "Cancelled: nothing was changed.",
+        "Now learning Spanish.",
+    ]
+
+
+async def test_a_429_is_waited_out_and_the_message_still_arrives(api: tuple[BotApiServer, Bot]) -> None:
+    server, bot = api
+    started(server, 5)
+    sleeps = Sleeps()
+    server.fail_next.append(("sendMessage", 429, "Too Many Requests: retry after 1"))
+    await Sender(bot, sleep=sleeps).send(5, TextOut("hola"))
+    assert [m.text for m in server.messages(5)] == ["hola"]
+    assert sleeps.pauses == [1.0]
+
+
+async def test_a_personal_answer_in_a_group_goes_to_the_private_chat(api: tuple[BotApiServer, Bot]) -> None:
+    server, bot = api
+    server.chat(GROUP, "supergroup")
+    started(server, 6)
+    result = plan([Reply(text="Card 1: comer", private=True)], is_button=False, is_group=True, can_edit=False)
+    await Sender(bot).deliver(result, group_incoming(6), username=USERNAME)
+    assert [m.text for m in server.messages(6)] == ["Card 1: comer"]
+    [note] = server.messages(GROUP)
+    assert note.text == "Ana, I've answered you in our private chat."
+    assert [(b.label, b.url) for row in note.buttons for b in row] == [
+        ("Open private chat", f"https://t.me/{USERNAME}")
+    ]
+
+
+async def test_a_user_who_never_started_the_bot_gets_a_start_link_in_the_group(api: tuple[BotApiServer, Bot]) -> None:
+    server, bot = api
+    server.chat(GROUP, "supergroup")
+    result = plan(
+        [Reply(text="Card 1: comer", private=True), Reply(text="Card 2", private=True)],
+        is_button=False,
+        is_group=True,
+        can_edit=False,
+    )
+    await Sender(bot).deliver(result, group_incoming(7, "<Bea>"), username=USERNAME)
+    assert server.messages(7) == []
+    [note] = server.messages(GROUP)
+    assert note.text.startswith("<Bea>, I can't write to you privately yet")
+    assert [(b.label, b.url) for row in note.buttons for b in row] == [
+        ("Open private chat", f"https://t.me/{USERNAME}?start=group")
+    ]
+
+
+async def test_a_user_who_blocked_the_bot_gets_nothing_and_nothing_breaks(api: tuple[BotApiServer, Bot]) -> None:
+    server, bot = api
+    started(server, 8)
+    server.blocked_users.add(8)
+    incoming = Incoming(
+        event=Event(platform="telegram", user_id="8", chat_id="8", display_name="Eve", kind=EventKind.TEXT, text="x"),
+        chat_id=8,
+        user_id=8,
+        is_group=False,
+    )
+    result = plan([Reply(text="one"), Reply(text="two")], is_button=False, is_group=False, can_edit=False)
+    await Sender(bot).deliver(result, incoming, username=USERNAME)
+    assert server.messages(8) == []
+    assert len(server.calls_of("sendMessage")) == 1  # the rest of the answer is dropped after the 403
