@@ -28,12 +28,14 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
 from bots.chat.app import ChatApp
 from bots.chat.commands import COMMANDS
+from bots.chat.errors import SOMETHING_WENT_WRONG
 from bots.chat.events import Attachment
 from bots.chat.replies import Reply
 from bots.telegram import render
 from bots.telegram.convert import TOO_BIG, Download, Incoming, convert, ordering_key
 from bots.telegram.polling import ALLOWED_UPDATES, Poller
 from bots.telegram.sender import Sender
+from bots.telegram.text import escape
 from core.bootstrap import Services, utc_now
 from core.domain.models import AdminPolicy
 
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 TYPING_AFTER_S = 0.5  # an answer quicker than this shows no "typing…"
 TYPING_EVERY_S = 4.0  # Telegram shows a chat action for about 5 s
 MAX_COMMAND_DESCRIPTION = 256
+DOWNLOAD_FAILED = "I couldn't fetch that file from Telegram just now. Please send it again."
 
 RateLimiterChoice = BaseRateLimiter[Any] | None | Literal["default"]
 
@@ -255,8 +258,8 @@ class TelegramBot:
     async def handle_update(self, update: Update) -> None:
         """Convert, ask the chat layer, send the answers; a button press is always answered.
 
-        Sending failures are logged by the sender; an exception out of here means the update was
-        not answered (a download failed, a bug): the webhook answers 500 so Telegram retries.
+        Sending failures are logged by the sender. An exception out of here is a bug: the user
+        gets an apology (best effort), and the webhook answers 500 so Telegram delivers it again.
         """
         incoming = convert(update, username=self.username, bot_id=self.bot_id)
         query = update.callback_query
@@ -275,9 +278,18 @@ class TelegramBot:
                 await self._sender.answer_callback(incoming.callback_query_id, plan.notice)
                 answered = True
             await self._sender.deliver(plan, incoming, username=self.username)
+        except Exception:
+            if incoming is not None and incoming.event.addressed_to_bot:
+                await self._apologise(incoming)
+            raise
         finally:
             if query is not None and not answered:
                 await self._sender.answer_callback(query.id, None)
+
+    async def _apologise(self, incoming: Incoming) -> None:
+        """A bug in the adapter: the user hears of it rather than nothing (best effort)."""
+        with contextlib.suppress(Exception):
+            await self._sender.send(incoming.chat_id, render.TextOut(escape(SOMETHING_WENT_WRONG)))
 
     async def _answer(self, incoming: Incoming) -> list[Reply]:
         if not incoming.event.addressed_to_bot:
@@ -287,7 +299,11 @@ class TelegramBot:
         async with self._typing(incoming.chat_id):
             event = incoming.event
             if incoming.download is not None:
-                attachment = await self._download(incoming.download)
+                try:
+                    attachment = await self._download(incoming.download)
+                except TelegramError as exc:
+                    logger.warning("downloading a file from Telegram failed: %s", self._redacted(exc))
+                    return [Reply(text=DOWNLOAD_FAILED)]
                 if attachment is None:
                     return [Reply(text=TOO_BIG)]
                 event = dataclasses.replace(event, attachment=attachment)

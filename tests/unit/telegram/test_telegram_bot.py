@@ -1,0 +1,89 @@
+"""TelegramBot's own decisions, with the real PTB Application against the local Bot API server.
+
+The chat layer runs on the in-memory fakes of our ports (tests/fakes.py); the full flows on
+Postgres are the e2e tests' (tests/e2e/telegram).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bots.telegram.bot import DOWNLOAD_FAILED, TelegramBot, admin_policy, bot_commands
+from bots.telegram.convert import TOO_BIG
+from core.config import Settings
+from tests.fakes import make_services
+from tests.servers.telegram_server import TOKEN, BotApiServer
+
+ADMIN = 111
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[tuple[BotApiServer, TelegramBot]]:
+    server = BotApiServer()
+    url = await server.start()
+    settings = Settings(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=url,
+        ADMIN_USER_IDS=f"telegram:{ADMIN}",
+        TELEGRAM_ADMIN_CHAT_IDS=str(ADMIN),
+    )
+    bot = TelegramBot(settings, make_services(settings=settings), rate_limiter=None, poll_timeout=1)
+    await bot.start()
+    try:
+        yield server, bot
+    finally:
+        await bot.stop()
+        await server.stop()
+
+
+async def test_start_registers_every_command_and_polls_without_a_webhook(
+    running: tuple[BotApiServer, TelegramBot],
+) -> None:
+    server, bot = running
+    assert (bot.username, bot.bot_id) == ("langlearn_test_bot", 123456789)
+    assert [c["command"] for c in server.commands] == [c.command for c in bot_commands()]
+    assert all(c["description"] for c in server.commands)
+    assert server.webhook is None
+    assert server.calls_of("deleteWebhook")
+
+
+async def test_a_file_telegram_will_not_serve_is_refused_with_a_message(
+    running: tuple[BotApiServer, TelegramBot],
+) -> None:
+    server, _ = running
+    server.fail_next.append(("getFile", 400, "Bad Request: file is too big"))
+    update = server.send_document(ADMIN, "words.csv", b"term,translation\n", caption="/pack_import food")
+    await server.wait_confirmed(update)
+    assert [m.text for m in server.messages(ADMIN)] == [TOO_BIG]
+
+
+async def test_a_failed_download_is_told_not_swallowed(running: tuple[BotApiServer, TelegramBot]) -> None:
+    server, _ = running
+    server.fail_next.append(("getFile", 400, "Bad Request: invalid file_id"))
+    update = server.send_document(ADMIN, "words.csv", b"term,translation\n", caption="/pack_import food")
+    await server.wait_confirmed(update)
+    assert [m.text for m in server.messages(ADMIN)] == [DOWNLOAD_FAILED]
+
+
+async def test_a_press_is_answered_even_when_there_is_nothing_to_say(running: tuple[BotApiServer, TelegramBot]) -> None:
+    server, _ = running
+    update = server.send_text(5, "/start")
+    await server.wait_confirmed(update)
+    question = server.messages(5)[-1]
+    first = server.press(5, question, "Spanish")
+    await server.wait_confirmed(first)
+    again = server.press_data(5, question, "not-a-payload-of-ours")
+    await server.wait_confirmed(again)
+    assert len(server.callback_answers) == 2  # both presses answered: no spinner left turning
+    assert not server.callback_answers[0].get("text")
+    assert server.callback_answers[1].get("text") == "This button has expired."
+    assert server.messages(5)[-1].text.startswith("Learning Spanish")  # the refusal is a toast, no message
+
+
+def test_admin_policy_comes_from_the_settings() -> None:
+    policy = admin_policy(Settings(ADMIN_USER_IDS="telegram:1,discord:2", TELEGRAM_ADMIN_CHAT_IDS="-100, 1"))
+    assert policy.is_admin_user("telegram", "1") and not policy.is_admin_user("telegram", "2")
+    assert policy.is_admin_channel("telegram", "-100") and policy.is_admin_channel("telegram", "1")
+    assert not policy.is_admin_channel("discord", "-100")
