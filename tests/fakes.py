@@ -17,30 +17,41 @@ import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from core.bootstrap import Services, build_services
 from core.config import Settings
-from core.domain.errors import Conflict, ProviderUnavailable
+from core.domain.errors import Conflict, ProviderUnavailable, RecipientUnavailable
 from core.domain.models import (
     CardDirection,
     CardState,
     ChatIdentity,
     ConversationState,
+    DeliveryAddress,
     DueCard,
     Flashcard,
+    GenerationJob,
+    JobKind,
+    JobStatus,
     LanguagePair,
     Learner,
     LearnerSettings,
+    OutgoingMessage,
     Pack,
     PackEntry,
     Rating,
+    ReminderCandidate,
     ReviewEvent,
+    SentMessage,
+    Speech,
+    SpeechClip,
     WordBankEntry,
 )
 from core.domain.ports import Lemmatizer, ReviewScheduler, Translator, UnitOfWorkFactory
+from core.domain.services import JobTimings
+from core.jobs_wiring import JobServices, build_job_services
 from core.outbound.fsrs import FsrsScheduler
 
 DEFAULT_NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
@@ -75,6 +86,9 @@ class InMemoryStore:
     pack_entries: dict[str, list[PackEntry]] = field(default_factory=dict)
     conversations: dict[str, ConversationState] = field(default_factory=dict)
     processed_updates: set[tuple[str, str]] = field(default_factory=set)
+    jobs: dict[str, GenerationJob] = field(default_factory=dict)
+    speech_clips: dict[str, SpeechClip] = field(default_factory=dict)
+    reminder_days: dict[str, date | None] = field(default_factory=dict)  # learner id -> last reminded day
 
     def replace_with(self, other: InMemoryStore) -> None:
         for item in dataclasses.fields(self):
@@ -131,6 +145,11 @@ class FakeLearnerRepository:
         s.cards = {key: value for key, value in s.cards.items() if value.learner_id != learner_id}
         s.reviews = [event for event in s.reviews if event.learner_id != learner_id]
         s.conversations.pop(learner_id, None)
+        s.jobs = {key: job for key, job in s.jobs.items() if job.learner_id != learner_id}
+        s.reminder_days.pop(learner_id, None)
+        for clip in s.speech_clips.values():  # the shared cache stays (ON DELETE SET NULL)
+            if clip.requested_by == learner_id:
+                clip.requested_by = None
 
 
 class FakeLanguagePairRepository:
@@ -467,6 +486,144 @@ class FakeProcessedUpdateRepository:
         self._s.processed_updates.discard((platform, update_key))
 
 
+class FakeJobRepository:
+    """Transitions as the SQL conditional UPDATEs make them (claim, release and finish)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def add(self, job: GenerationJob) -> None:
+        refuse_nul(repr(job.params))
+        self._s.jobs[job.id] = _copy(job)
+
+    async def get(self, job_id: str) -> GenerationJob | None:
+        return _copy(self._s.jobs.get(job_id))
+
+    async def claim(self, job_id: str, now: datetime, lease_expired_before: datetime) -> GenerationJob | None:
+        job = self._s.jobs.get(job_id)
+        if job is None:
+            return None
+        started = job.started_at
+        expired = job.status is JobStatus.RUNNING and started is not None and started < lease_expired_before
+        if job.status is not JobStatus.QUEUED and not expired:
+            return None
+        job.status, job.attempts, job.started_at, job.updated_at = JobStatus.RUNNING, job.attempts + 1, now, now
+        return _copy(job)
+
+    async def save_step(self, job_id: str, name: str, result: Any, now: datetime) -> None:
+        job = self._s.jobs.get(job_id)
+        if job is not None:
+            job.steps = {**job.steps, name: _copy(result)}
+            job.updated_at = now
+
+    async def release(self, job_id: str, attempt: int, error: str, now: datetime) -> bool:
+        job = self._s.jobs.get(job_id)
+        if job is None or job.status is not JobStatus.RUNNING or job.attempts != attempt:
+            return False
+        job.status, job.last_error, job.updated_at = JobStatus.QUEUED, error, now
+        return True
+
+    async def finish(
+        self, job_id: str, status: JobStatus, error: str | None, now: datetime, attempt: int | None = None
+    ) -> bool:
+        job = self._s.jobs.get(job_id)
+        if job is None or job.status is not JobStatus.RUNNING or (attempt is not None and job.attempts != attempt):
+            return False
+        job.status, job.finished_at, job.updated_at = status, now, now
+        if error is not None:
+            job.last_error = error
+        return True
+
+    async def mark_delivered(self, job_id: str, now: datetime) -> None:
+        job = self._s.jobs.get(job_id)
+        if job is not None:
+            job.delivered_at = job.updated_at = now
+
+    async def list_for_learner(self, learner_id: str, limit: int) -> list[GenerationJob]:
+        jobs = [job for job in self._s.jobs.values() if job.learner_id == learner_id]
+        return _copy(sorted(jobs, key=lambda job: (job.created_at, job.id), reverse=True)[:limit])
+
+    async def list_stale_queued(self, older_than: datetime, limit: int) -> list[GenerationJob]:
+        jobs = [job for job in self._s.jobs.values() if job.status is JobStatus.QUEUED and job.updated_at < older_than]
+        return _copy(sorted(jobs, key=lambda job: job.updated_at)[:limit])
+
+    async def list_stuck_running(self, started_before: datetime, limit: int) -> list[GenerationJob]:
+        jobs = [
+            job
+            for job in self._s.jobs.values()
+            if job.status is JobStatus.RUNNING and job.started_at is not None and job.started_at < started_before
+        ]
+        return _copy(sorted(jobs, key=lambda job: job.started_at or job.created_at)[:limit])
+
+    async def count_since(self, learner_id: str, kind: JobKind, since: datetime) -> int:
+        return sum(
+            1
+            for job in self._s.jobs.values()
+            if job.learner_id == learner_id
+            and job.kind is kind
+            and job.created_at >= since
+            and job.status is not JobStatus.FAILED
+        )
+
+
+class FakeSpeechCacheRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def get(self, cache_key: str) -> SpeechClip | None:
+        return _copy(self._s.speech_clips.get(cache_key))
+
+    async def add(self, clip: SpeechClip) -> bool:
+        if clip.cache_key in self._s.speech_clips:
+            return False
+        self._s.speech_clips[clip.cache_key] = _copy(clip)
+        return True
+
+    async def set_platform_ref(self, cache_key: str, platform: str, ref: str) -> None:
+        clip = self._s.speech_clips.get(cache_key)
+        if clip is not None:
+            clip.platform_refs = {**clip.platform_refs, platform: ref}
+
+    async def count_requested_since(self, learner_id: str, since: datetime) -> int:
+        return sum(
+            1
+            for clip in self._s.speech_clips.values()
+            if clip.requested_by == learner_id and clip.created_at is not None and clip.created_at >= since
+        )
+
+
+class FakeReminderRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._s = store
+
+    async def list_candidates(self, reminded_before: date) -> list[ReminderCandidate]:
+        candidates = []
+        for learner in sorted(self._s.learners.values(), key=lambda learner: learner.id):
+            reminder_time = learner.settings.reminder_time
+            telegram = sorted(
+                identity.platform_user_id
+                for identity in self._s.identities.values()
+                if identity.learner_id == learner.id and identity.platform == "telegram"
+            )
+            last = self._s.reminder_days.get(learner.id)
+            if reminder_time is None or not telegram or (last is not None and last >= reminded_before):
+                continue
+            timezone = learner.settings.timezone
+            candidates.append(ReminderCandidate(learner.id, timezone, reminder_time, telegram[0], last))
+        return candidates
+
+    async def mark_reminded(self, learner_id: str, day: date) -> bool:
+        last = self._s.reminder_days.get(learner_id)
+        if last is not None and last >= day:
+            return False
+        self._s.reminder_days[learner_id] = day
+        return True
+
+    async def clear_reminded(self, learner_id: str, day: date) -> None:
+        if self._s.reminder_days.get(learner_id) == day:
+            self._s.reminder_days[learner_id] = None
+
+
 # --- unit of work -----------------------------------------------------------------------------
 
 
@@ -481,6 +638,9 @@ class FakeUnitOfWork:
     packs: FakePackRepository
     conversations: FakeConversationRepository
     updates: FakeProcessedUpdateRepository
+    jobs: FakeJobRepository
+    speech_cache: FakeSpeechCacheRepository
+    reminders: FakeReminderRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, read_only: bool = False) -> None:
         self._factory = factory
@@ -530,6 +690,9 @@ class FakeUnitOfWork:
         self.packs = FakePackRepository(working)
         self.conversations = FakeConversationRepository(working)
         self.updates = FakeProcessedUpdateRepository(working)
+        self.jobs = FakeJobRepository(working)
+        self.speech_cache = FakeSpeechCacheRepository(working)
+        self.reminders = FakeReminderRepository(working)
 
 
 class FakeUnitOfWorkFactory:
@@ -615,6 +778,193 @@ class FakeTranslator:
         return [self.translations.get(text, f"{text} ({target})") for text in texts]
 
 
+# --- background work: queue, messenger and providers -------------------------------------------
+
+
+class FakeJobQueue:
+    """Records enqueued ids. `reachable = False` answers False (Redis down); `fail_with` raises instead."""
+
+    def __init__(self) -> None:
+        self.enqueued: list[str] = []
+        self.reachable = True
+        self.fail_with: BaseException | None = None
+        self.closed = False
+
+    async def enqueue(self, job_id: str) -> bool:
+        if self.fail_with is not None:
+            raise self.fail_with
+        if not self.reachable:
+            return False
+        self.enqueued.append(job_id)
+        return True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class Delivered:
+    """One message a RecordingMessenger accepted."""
+
+    address: DeliveryAddress
+    message: OutgoingMessage
+    message_id: str
+    edits: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The text as the learner sees it now (after edits)."""
+        return self.edits[-1] if self.edits else self.message.text
+
+
+class RecordingMessenger:
+    """A Messenger that keeps what it was asked to send, like a chat would show it.
+
+    Uploaded audio (`voice_audio`) gets a file id back ("file-1" …), as Telegram answers. Chats in
+    `blocked` raise RecipientUnavailable; `fail_next` raises the given errors on the next calls,
+    `fail_next_voice` on the next voice messages only.
+    """
+
+    def __init__(self, platform: str = "telegram") -> None:
+        self._platform = platform
+        self.delivered: list[Delivered] = []
+        self.blocked: set[str] = set()
+        self.fail_next: list[BaseException] = []
+        self.fail_next_voice: list[BaseException] = []
+        self.uploads = 0
+        self._ids = 0
+
+    @property
+    def platform(self) -> str:
+        return self._platform
+
+    async def send(self, address: DeliveryAddress, message: OutgoingMessage) -> list[SentMessage]:
+        self._refuse(address)
+        if message.voice is not None and self.fail_next_voice:
+            raise self.fail_next_voice.pop(0)
+        self._ids += 1
+        message_id = str(self._ids)
+        file_id = None
+        if message.voice is not None and message.voice_audio is not None:
+            self.uploads += 1
+            file_id = f"file-{self.uploads}"
+        elif message.voice is not None and self._platform not in message.voice.platform_refs:
+            raise AssertionError("a voice message without audio and without an upload to reuse")
+        self.delivered.append(Delivered(address, _copy(message), message_id))
+        return [SentMessage(message_id=message_id, platform_file_id=file_id)]
+
+    async def edit_text(self, address: DeliveryAddress, message_id: str, text: str) -> None:
+        self._refuse(address)
+        for item in self.delivered:
+            if item.message_id == message_id and item.address == address:
+                item.edits.append(text)
+                return
+        raise AssertionError(f"edit of an unknown message {message_id}")
+
+    def texts(self) -> list[str]:
+        return [item.text for item in self.delivered]
+
+    def _refuse(self, address: DeliveryAddress) -> None:
+        if address.chat_id in self.blocked:
+            raise RecipientUnavailable(self._platform, address.chat_id)
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+
+@dataclass
+class ModelCall:
+    system: str
+    prompt: str
+    schema: dict[str, Any] | None = None
+    tool_name: str | None = None
+
+
+class FakeLanguageModel:
+    """Answers from a script: `json_answers` for generate_json, `text_answers` for generate_text
+    (each answer a value, or an exception to raise). Every call is recorded as the model got it."""
+
+    def __init__(
+        self,
+        json_answers: Sequence[dict[str, Any] | BaseException] = (),
+        text_answers: Sequence[str | BaseException] = (),
+        model: str = "claude-test",
+    ) -> None:
+        self.json_answers = list(json_answers)
+        self.text_answers = list(text_answers)
+        self.calls: list[ModelCall] = []
+        self._model = model
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    async def generate_json(
+        self, *, system: str, prompt: str, schema: dict[str, Any], tool_name: str, max_tokens: int = 2048
+    ) -> dict[str, Any]:
+        self.calls.append(ModelCall(system, prompt, schema, tool_name))
+        if not self.json_answers:
+            raise AssertionError("the model was asked for more JSON answers than scripted")
+        answer = self.json_answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return _copy(answer)
+
+    async def generate_text(self, *, system: str, prompt: str, max_tokens: int = 2048) -> str:
+        self.calls.append(ModelCall(system, prompt))
+        if not self.text_answers:
+            raise AssertionError("the model was asked for more text answers than scripted")
+        answer = self.text_answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+class FakeSpeechSynthesizer:
+    """Audio bytes derived from the text; records calls; `fail_next` raises on the next calls."""
+
+    def __init__(self, model: str = "tts-test") -> None:
+        self._model = model
+        self.calls: list[tuple[str, str, str | None]] = []
+        self.fail_next: list[BaseException] = []
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    def voice_for(self, language: str) -> str:
+        return {"es": "Kore", "fr": "Puck"}.get(language, "Zephyr")
+
+    async def synthesize(self, text: str, language: str, voice: str | None = None) -> Speech:
+        self.calls.append((text, language, voice))
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        audio = b"OggS" + f"{language}:{text}".encode()
+        voice = voice or self.voice_for(language)
+        return Speech(audio=audio, mime_type="audio/ogg", duration_s=len(text) / 15, voice=voice, model=self._model)
+
+
+class FakeMediaStore:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.puts: list[str] = []
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.puts.append(key)
+        self.objects[key] = data
+
+    async def get(self, key: str) -> bytes | None:
+        return self.objects.get(key)
+
+    async def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def location(self, key: str) -> str:
+        return f"memory://{key}"
+
+    async def ensure_ready(self) -> None:
+        return None
+
+
 class FixedClock:
     """A settable clock: `clock()` returns the same aware UTC instant until moved."""
 
@@ -664,3 +1014,79 @@ def make_services(
         translator=translator,
         clock=clock or FixedClock(),
     )
+
+
+# --- background work wiring -------------------------------------------------------------------
+
+
+@dataclass
+class JobWorld:
+    """Job services over fakes, beside the core services on the same store (to make learners, words)."""
+
+    services: Services
+    jobs: JobServices
+    uow: FakeUnitOfWorkFactory
+    clock: FixedClock
+    queue: FakeJobQueue
+    messenger: RecordingMessenger
+    model: FakeLanguageModel
+    synthesizer: FakeSpeechSynthesizer
+    media: FakeMediaStore
+    translator: FakeTranslator | None
+
+    async def learner(
+        self, user_id: str = "1001", pair: tuple[str, str] | None = ("es", "en"), level: str = "A2"
+    ) -> Learner:
+        """A learner reached on Telegram (private chat id = user id), with an active pair unless None."""
+        learner, _created = await self.services.accounts.ensure_learner("telegram", user_id, "Ana")
+        if pair is not None:
+            await self.services.languages.set_pair(learner.id, pair[0], pair[1], level)
+        return learner
+
+    @staticmethod
+    def address(user_id: str = "1001") -> DeliveryAddress:
+        return DeliveryAddress(platform="telegram", chat_id=user_id, user_id=user_id)
+
+    @property
+    def messengers(self) -> dict[str, RecordingMessenger]:
+        return {"telegram": self.messenger}
+
+    def stored_job(self, job_id: str) -> GenerationJob:
+        return self.uow.store.jobs[job_id]
+
+    async def run_enqueued(self) -> None:
+        """Run every job the queue holds, once each, in order (as a worker would)."""
+        while self.queue.enqueued:
+            await self.jobs.jobs.run(self.queue.enqueued.pop(0), self.messengers)
+
+
+def build_job_world(
+    *,
+    model: FakeLanguageModel | None = None,
+    translator: FakeTranslator | None = None,
+    speech: bool = True,
+    language_model: bool = True,
+    settings: Settings | None = None,
+    timings: JobTimings | None = None,
+) -> JobWorld:
+    """Defaults: a model with no scripted answers, no translator (the model translates), speech on.
+
+    `speech` / `language_model` False: that provider is not configured (the fakes still exist, unused).
+    """
+    uow, clock, queue = FakeUnitOfWorkFactory(), FixedClock(), FakeJobQueue()
+    settings = settings or Settings(_env_file=None, DATABASE_URL="sqlite+aiosqlite:///:memory:")
+    model = model or FakeLanguageModel()
+    synthesizer, media = FakeSpeechSynthesizer(), FakeMediaStore()
+    jobs = build_job_services(
+        uow,
+        settings,
+        queue=queue,
+        language_model=model if language_model else None,
+        speech=synthesizer if speech else None,
+        media=media if speech else None,
+        translator=translator,
+        clock=clock,
+        timings=timings,
+    )
+    services = make_services(clock=clock, uow=uow, settings=settings)
+    return JobWorld(services, jobs, uow, clock, queue, RecordingMessenger(), model, synthesizer, media, translator)
