@@ -153,11 +153,13 @@ class TelegramBot:
                 self._poller.start()
                 logger.info("@%s is polling %s for updates", self.username, self._root)
         except TelegramError as exc:
+            await self._cancel_warm_up()
             await self.application.shutdown()
             raise TelegramStartError(
                 f"the Bot API at {self._root} failed at start: {self._redacted(exc)}", usage=False
             ) from None
         except BaseException:
+            await self._cancel_warm_up()
             await self.application.shutdown()
             raise
 
@@ -169,7 +171,16 @@ class TelegramBot:
         if self._webhook is not None:
             await self._webhook.stop()
             self._webhook = None
+        await self._cancel_warm_up()
         await self.application.shutdown()  # a no-op when it was never initialized
+
+    async def _cancel_warm_up(self) -> None:
+        """The lookup of the languages in use, if still running (a pipeline thread runs on)."""
+        task, self._warm_up_task = self._warm_up_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def _webhook_config(self) -> tuple[str, str, str, int] | None:
         """(url, secret, host, port) in webhook mode, None for polling; refuses unusable settings."""

@@ -6,7 +6,9 @@ Postgres are the e2e tests' (tests/e2e/telegram).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterable
 
 import pytest
 
@@ -87,3 +89,36 @@ def test_admin_policy_comes_from_the_settings() -> None:
     assert policy.is_admin_user("telegram", "1") and not policy.is_admin_user("telegram", "2")
     assert policy.is_admin_channel("telegram", "-100") and policy.is_admin_channel("telegram", "1")
     assert not policy.is_admin_channel("discord", "-100")
+
+
+async def test_start_warms_up_the_languages_in_use_without_waiting_for_them() -> None:
+    """Once the services can list the languages in use, start() loads their pipelines in a thread."""
+    server = BotApiServer()
+    url = await server.start()
+    settings = Settings(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=url)
+    services = make_services(settings=settings)
+    warmed: list[list[str]] = []
+    done = threading.Event()
+
+    class LanguagesInUse:
+        def __getattr__(self, name: str) -> object:
+            return getattr(original, name)
+
+        async def languages_in_use(self) -> list[str]:
+            return ["fr", "es", "de"]
+
+    def warm_up(languages: Iterable[str]) -> None:
+        warmed.append(list(languages))
+        done.set()
+
+    original = services.languages
+    services.languages = LanguagesInUse()  # type: ignore[assignment]
+    services.warm_up_languages = warm_up
+    bot = TelegramBot(settings, services, rate_limiter=None, poll_timeout=1)
+    try:
+        await bot.start()
+        assert await asyncio.to_thread(done.wait, 10)
+        assert warmed == [["de", "es", "fr"]]
+    finally:
+        await bot.stop()
+        await server.stop()
