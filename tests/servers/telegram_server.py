@@ -369,7 +369,7 @@ class BotApiServer(LocalServer):
         self._files: dict[str, _StoredFile] = {}
         self._callbacks: dict[str, _Callback] = {}
         self._pending: list[dict[str, Any]] = []
-        self._dropped: set[int] = set()  # filtered out by allowed_updates: confirmed without being delivered
+        self._history: dict[int, dict[str, Any]] = {}  # every update ever queued (for `redeliver`)
         self._confirmed_below = 0  # every update id below this was confirmed by an offset
         self._last_offset: int | None = None
         self._allowed: frozenset[str] = DEFAULT_UPDATE_TYPES
@@ -586,8 +586,14 @@ class BotApiServer(LocalServer):
             else:
                 self._update_ids = itertools.count(max(next(self._update_ids), int(update["update_id"]) + 1))
             self._pending.append(update)
+            self._history[int(update["update_id"])] = update
         self._notify()
         return int(update["update_id"])
+
+    def redeliver(self, update_id: int) -> int:
+        """Queue an update again with the same update_id, as Telegram does when its confirmation never came
+        (the bot process died after handling it and before its next getUpdates)."""
+        return self.add_raw_update(json.loads(json.dumps(self._history[update_id])))
 
     def add_file(self, content: bytes, path: str, *, size: int | None = None) -> _StoredFile:
         """Store bytes as a Telegram file (what getFile and the download route serve)."""
@@ -605,8 +611,9 @@ class BotApiServer(LocalServer):
     # --- waiting ------------------------------------------------------------------------------
 
     def is_confirmed(self, update_id: int) -> bool:
-        """The bot confirmed the update (an offset above it), or allowed_updates filtered it out."""
-        return update_id < self._confirmed_below or update_id in self._dropped
+        """No longer pending: the bot confirmed the update (an offset above it), or allowed_updates dropped it."""
+        with self._lock:
+            return all(update["update_id"] != update_id for update in self._pending)
 
     async def wait_confirmed(self, update_id: int, timeout: float = 15) -> None:  # noqa: ASYNC109
         """Return once a getUpdates call confirmed `update_id` (offset > update_id): the bot handled it."""
@@ -819,9 +826,11 @@ class BotApiServer(LocalServer):
                 offset = next(self._update_ids)
                 self._update_ids = itertools.count(offset)
         with self._lock:
-            self._pending = [update for update in self._pending if update["update_id"] >= offset]
-        if offset > self._confirmed_below:
-            self._confirmed_below = offset
+            kept = [update for update in self._pending if update["update_id"] >= offset]
+            confirmed = len(kept) < len(self._pending)
+            self._pending = kept
+        self._confirmed_below = max(self._confirmed_below, offset)
+        if confirmed:
             self._wake()
 
     def _deliverable(self, limit: int) -> list[dict[str, Any]]:
@@ -832,7 +841,6 @@ class BotApiServer(LocalServer):
                 kinds = [key for key in update if key != "update_id"]
                 if kinds and kinds[0] not in self._allowed:
                     self._pending.remove(update)
-                    self._dropped.add(int(update["update_id"]))
                     dropped = True
                     continue
                 ready.append(update)

@@ -1,0 +1,93 @@
+"""What users type, however odd, and what Telegram does twice: escaped text, long answers, redelivery,
+double and foreign presses."""
+
+from __future__ import annotations
+
+import re
+
+from tests.e2e.telegram.harness import ANA, BEN, FRONT_HINT, Telegram, texts
+
+
+async def test_html_special_text_is_escaped_and_round_trips_exactly(tg: Telegram) -> None:
+    await tg.onboard()
+    [added] = await tg.send(ANA, "/add <b>& = &lt;i&gt; & <u>")
+    assert added.text == "Added 1:\n<b>& — &lt;i&gt; & <u>"  # what Ana reads, after Telegram parsed the HTML
+    assert "&lt;b&gt;&amp;" in added.html and "&amp;lt;i&amp;gt;" in added.html
+    assert await tg.rows("SELECT term, translation FROM word_bank_entry") == [("<b>&", "&lt;i&gt; & <u>")]
+    [words] = await tg.send(ANA, "/words")
+    assert "<b>& — &lt;i&gt; & <u>" in words.text
+
+    [offer] = await tg.send(ANA, "a<b>c&d")
+    assert offer.labels == ["Add “a<b>c&d”"]
+    await tg.press(ANA, offer, "Add")
+    assert sorted(await tg.rows("SELECT term FROM word_bank_entry")) == [("<b>&",), ("a<b>c&d",)]
+
+
+async def test_an_answer_over_4096_characters_is_split_at_line_breaks(tg: Telegram) -> None:
+    await tg.onboard()
+    terms = [f"palabra{n:02d}" + "a" * 71 for n in range(40)]  # 80 characters each, 3,284 in the message
+    sent = await tg.send(ANA, "/add " + "\n".join(terms))  # the report lists all 40: over 4,096
+    assert all(len(message.text) <= 4096 for message in sent)
+    report = [message for message in sent if not message.text.startswith("What does")]
+    assert len(report) >= 2, [len(message.text) for message in sent]
+    assert report[0].text.startswith("Added 40:\n")
+    lines = "\n".join(message.text for message in report).splitlines()[1:]
+    stored = sorted(term for (term,) in await tg.rows("SELECT term FROM word_bank_entry"))
+    assert stored == sorted(terms)
+    assert sorted(lines) == sorted(f"{term} — (needs a translation)" for term in stored)  # no line cut in two
+
+
+async def test_an_update_delivered_twice_is_handled_once(tg: Telegram) -> None:
+    await tg.onboard()
+    update_id = tg.server.send_text(ANA, "/add comer = to eat")
+    first = await tg.deliver(update_id)
+    assert texts(first) == ["Added 1:\ncomer — to eat"]
+    # the process dies before its next getUpdates could confirm: Telegram sends the update again
+    await tg.restart()
+    tg.server.redeliver(update_id)
+    assert await tg.deliver(update_id) == []
+    # and twice in one batch
+    twice = tg.server.send_text(ANA, "/add casa = house")
+    tg.server.redeliver(twice)
+    assert texts(await tg.deliver(twice)) == ["Added 1:\ncasa — house"]
+    assert sorted(await tg.rows("SELECT term FROM word_bank_entry")) == [("casa",), ("comer",)]
+    assert tg.server.texts(ANA).count("Added 1:\ncomer — to eat") == 1
+
+
+async def _rating_card(tg: Telegram) -> tuple[str, int]:
+    await tg.onboard()
+    await tg.send(ANA, "/add comer = to eat\ncasa = house")
+    [card] = await tg.send(ANA, "/review")
+    await tg.press(ANA, card, "Show answer")
+    good = card.button("Good").callback_data
+    assert good is not None
+    return good, card.message_id
+
+
+async def test_a_button_pressed_twice_applies_once(tg: Telegram) -> None:
+    good, card_id = await _rating_card(tg)
+    card = next(message for message in tg.server.messages(ANA) if message.message_id == card_id)
+    first = tg.server.press_data(ANA, card, good)
+    second = tg.server.press_data(ANA, card, good)  # a double tap: both before the bot answers
+    await tg.server.wait_confirmed(first)
+    await tg.server.wait_confirmed(second)
+    assert await tg.rows("SELECT rating, mode FROM review_event") == [(3, "button")]
+    assert tg.server.texts(ANA).count(f"casa\n\n{FRONT_HINT}") == 1  # the next card shown once
+    answers = [answer.get("text") for answer in tg.server.callback_answers[-2:]]
+    assert answers[0] is None and answers[1] == "This card was already reviewed."
+
+
+async def test_a_foreign_button_press_changes_nothing(tg: Telegram) -> None:
+    good, card_id = await _rating_card(tg)
+    await tg.onboard(BEN)
+    card = next(message for message in tg.server.messages(ANA) if message.message_id == card_id)
+    shown, edits = card.text, card.edits
+    sent = await tg.press_data(BEN, card, good)
+    assert sent == []
+    assert (card.text, card.edits) == (shown, edits)
+    assert tg.server.callback_answers[-1].get("text")  # Ben is told, by the toast
+    assert await tg.count("review_event") == 0
+    # and a forged payload is an expired button, nothing more
+    assert await tg.press_data(ANA, card, "x" * 40) == []
+    assert re.search("expired", tg.server.callback_answers[-1].get("text", ""))
+    assert await tg.count("review_event") == 0
