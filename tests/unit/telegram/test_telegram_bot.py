@@ -122,3 +122,12 @@ async def test_start_warms_up_the_languages_in_use_without_waiting_for_them() ->
     finally:
         await bot.stop()
         await server.stop()
+
+
+async def test_a_slow_answer_shows_typing_first(running: tuple[BotApiServer, TelegramBot]) -> None:
+    server, _ = running
+    server.method_delay["getFile"] = 1.0  # the download alone outlasts the half second before "typing…"
+    update = server.send_document(ADMIN, "words.csv", b"term,translation\n", caption="/pack_import nothing")
+    await server.wait_confirmed(update)
+    assert (ADMIN, "typing") in server.chat_actions
+    assert server.messages(ADMIN)  # and the answer came after it
