@@ -10,8 +10,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from core.config import Settings
+from core.domain.errors import ProviderUnavailable
 from core.domain.models import (
     ChatIdentity,
     DeliveryAddress,
@@ -22,7 +25,17 @@ from core.domain.models import (
     LearnerSettings,
     SpeechClip,
 )
+from core.jobs_wiring import build_job_services
 from core.outbound.postgres.database import Database
+from tests.fakes import (
+    FakeJobQueue,
+    FakeLanguageModel,
+    FakeMediaStore,
+    FakeSpeechSynthesizer,
+    FixedClock,
+    RecordingMessenger,
+    make_services,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -377,3 +390,49 @@ async def test_a_day_is_marked_reminded_once_and_only_forward(db: Database) -> N
     async with db.unit_of_work() as uow:
         [candidate] = await uow.reminders.list_candidates(day + timedelta(days=2))
         assert candidate.last_reminded_on == day + timedelta(days=1)
+
+
+# --- the services over SQL --------------------------------------------------------------------
+
+
+async def test_an_article_then_a_listen_of_its_text_run_over_sql(db: Database) -> None:
+    """Request → a provider outage (released, resumed) → delivered once; the narration is reused by /listen."""
+    clock = FixedClock()
+    services = make_services(uow=db.unit_of_work, clock=clock)
+    text = "Hoy voy al mercado. Compro pan."
+    model = FakeLanguageModel(
+        json_answers=[{"title": "El mercado", "text": text, "new_words": [{"term": "pan", "translation": "bread"}]}],
+        text_answers=[ProviderUnavailable("Claude", "overloaded"), "The market\n\nToday I go to the market."],
+    )
+    synthesizer, queue, messenger = FakeSpeechSynthesizer(), FakeJobQueue(), RecordingMessenger()
+    jobs = build_job_services(
+        db.unit_of_work,
+        Settings(_env_file=None, DATABASE_URL=db.url),
+        queue=queue,
+        language_model=model,
+        speech=synthesizer,
+        media=FakeMediaStore(),
+        translator=None,
+        clock=clock,
+    ).jobs
+    learner, _created = await services.accounts.ensure_learner("telegram", "1001", "Ana")
+    await services.languages.set_pair(learner.id, "es", "en", "A2")
+    address = DeliveryAddress("telegram", "1001", "1001")
+
+    requested = await jobs.request(learner.id, JobKind.ARTICLE, {"topic": "el mercado"}, address, messenger=messenger)
+    assert requested.enqueued and queue.enqueued == [requested.job.id]
+    with pytest.raises(ProviderUnavailable):
+        await jobs.run(requested.job.id, {"telegram": messenger})
+    clock.advance(seconds=30)
+    done = await jobs.run(requested.job.id, {"telegram": messenger})
+    assert done is not None and (done.status, done.attempts) == (JobStatus.DONE, 2)
+    assert done.steps["delivered"] == ["text", "translation", "voice", "words"]
+    assert done.steps["write"]["new_words"] == [{"term": "pan", "translation": "bread"}]
+    assert await jobs.run(requested.job.id, {"telegram": messenger}) is None
+    assert [call.tool_name for call in model.calls] == ["write_article", None, None]
+
+    listen = await jobs.request(learner.id, JobKind.SPEECH, {"text": text}, address)
+    again = await jobs.run(listen.job.id, {"telegram": messenger})
+    assert again is not None and again.steps["record"]["synthesized"] is False
+    assert len(synthesizer.calls) == 1 and messenger.uploads == 1  # the article's upload is reused
+    assert [job.kind for job in await jobs.recent(learner.id)] == [JobKind.SPEECH, JobKind.ARTICLE]

@@ -121,11 +121,14 @@ class JobRun:
         await self.save(name, result)
         return result
 
-    async def save(self, name: str, value: Any) -> None:
+    async def save(self, name: str, value: Any, **more: Any) -> None:
+        """Store step `name` (and the steps in `more`) in one transaction."""
+        values = {name: value, **more}
         async with self._uow() as uow:
-            await uow.jobs.save_step(self.job.id, name, value, self._clock())
+            for key, item in values.items():
+                await uow.jobs.save_step(self.job.id, key, item, self._clock())
             await uow.commit()
-        self.job.steps[name] = value
+        self.job.steps.update(values)
 
     async def deliver(
         self, part: str, build: Callable[[], Awaitable[OutgoingMessage | None]]
@@ -138,10 +141,8 @@ class JobRun:
         if message is None:
             return None
         sent = await self.messenger.send(self.address, message)
-        sent_ids = dict(self.job.steps.get(SENT, {}))
-        sent_ids[part] = [item.message_id for item in sent]
-        await self.save(SENT, sent_ids)
-        await self.save(DELIVERED, [*delivered, part])
+        sent_ids = {**self.job.steps.get(SENT, {}), part: [item.message_id for item in sent]}
+        await self.save(DELIVERED, [*delivered, part], **{SENT: sent_ids})
         return sent
 
     async def show_status(self, text: str, *, send: bool = True) -> None:
@@ -215,11 +216,11 @@ class JobService:
             )
             await uow.jobs.add(job)
             await uow.commit()
-        if messenger is not None:
-            await JobRun(job, messenger, self._uow, self._clock).show_status(queued_text(pipeline.label, True))
+        status = None if messenger is None else JobRun(job, messenger, self._uow, self._clock)
+        await _show_request_status(status, queued_text(pipeline.label, True))
         enqueued = await self._enqueue(job.id)
-        if not enqueued and messenger is not None:
-            await JobRun(job, messenger, self._uow, self._clock).show_status(queued_text(pipeline.label, False))
+        if not enqueued:
+            await _show_request_status(status, queued_text(pipeline.label, False))
         return RequestedJob(job=job, enqueued=enqueued)
 
     async def run(self, job_id: str, messengers: Mapping[str, Messenger]) -> GenerationJob | None:
@@ -281,8 +282,7 @@ class JobService:
         for job in stale:
             requeued += await self._enqueue(job.id)
         for job in orphaned:
-            assert job.started_at is not None  # running rows always have one
-            if job.started_at >= now - timings.stuck_after:
+            if job.started_at is not None and job.started_at >= now - timings.stuck_after:
                 requeued += await self._enqueue(job.id)
                 continue
             messenger = messengers.get(job.address.platform)
@@ -358,6 +358,16 @@ class JobService:
     async def _get(self, job_id: str) -> GenerationJob | None:
         async with self._uow() as uow:
             return await uow.jobs.get(job_id)
+
+
+async def _show_request_status(run: JobRun | None, text: str) -> None:
+    """The request's status line: the job is stored either way, so a blocked chat only loses the line."""
+    if run is None:
+        return
+    try:
+        await run.show_status(text)
+    except RecipientUnavailable as exc:
+        logger.info("job %s: status message not sent: %s", run.job.id, exc)
 
 
 # --- what the learner reads -------------------------------------------------------------------
