@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import aiohttp
 from aiohttp import BodyPartReader, web
 
 from tests.servers._base import LocalServer
@@ -594,6 +595,31 @@ class BotApiServer(LocalServer):
         """Queue an update again with the same update_id, as Telegram does when its confirmation never came
         (the bot process died after handling it and before its next getUpdates)."""
         return self.add_raw_update(json.loads(json.dumps(self._history[update_id])))
+
+    async def push_webhook(self, update_id: int, *, url: str | None = None, secret: str | bool | None = True) -> int:
+        """Deliver a queued update to the webhook as Telegram does: POST the Update JSON with the
+        `X-Telegram-Bot-Api-Secret-Token` header; a 2xx answer confirms it (it leaves the queue), anything else
+        leaves it queued for another delivery. `url` defaults to the URL of the last setWebhook (a test passes
+        the bot's local address instead); `secret` True = the one given to setWebhook, None/False = no header,
+        a string = that header. Returns the HTTP status."""
+        registered = self.webhook or {}
+        target = url or registered.get("url")
+        assert target, "no webhook URL: setWebhook was not called and no url was given"
+        headers = {}
+        header = registered.get("secret_token") if secret is True else secret
+        if isinstance(header, str):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = header
+        update = self._history[update_id]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(target, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=60)) as response,
+        ):
+            status = response.status
+        if 200 <= status < 300:
+            with self._lock:
+                self._pending = [pending for pending in self._pending if pending["update_id"] != update_id]
+            self._wake()
+        return status
 
     def add_file(self, content: bytes, path: str, *, size: int | None = None) -> _StoredFile:
         """Store bytes as a Telegram file (what getFile and the download route serve)."""

@@ -24,7 +24,7 @@ LANGUAGE_BUTTONS = ["Spanish", "French", "German", "Italian", "Portuguese", "Jap
 FRONT_HINT = "In English? Type your answer, or press Show answer."
 
 
-def settings_for(pg_url: str, api_url: str) -> Settings:
+def settings_for(pg_url: str, api_url: str, **extra: Any) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=pg_url,
@@ -32,6 +32,7 @@ def settings_for(pg_url: str, api_url: str) -> Settings:
         TELEGRAM_API_BASE_URL=api_url,
         ADMIN_USER_IDS=[f"telegram:{ADMIN}"],
         TELEGRAM_ADMIN_CHAT_IDS=[str(ADMIN_CHAT)],
+        **extra,
     )
 
 

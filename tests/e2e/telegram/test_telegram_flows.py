@@ -92,6 +92,17 @@ async def test_a_review_session_edits_its_card_as_it_moves_on(tg: Telegram) -> N
     ]
 
 
+async def test_a_card_that_cannot_be_edited_any_more_is_sent_as_a_new_message(tg: Telegram) -> None:
+    await tg.onboard()
+    await tg.send(ANA, "/add comer = to eat")
+    [card] = await tg.send(ANA, "/review")
+    tg.server.fail_next.append(("editMessageText", 400, "Bad Request: message can't be edited"))
+    [back] = await tg.press(ANA, card, "Show answer")
+    assert back.text == "comer → to eat\nHow well did you know it?"
+    assert [label.split(" · ")[0] for label in back.labels] == ["Again", "Hard", "Good", "Easy"]
+    assert (card.text, card.edits) == (f"comer\n\n{FRONT_HINT}", 0)
+
+
 async def test_packs_browse_preview_and_subscribe_once(tg: Telegram) -> None:
     await tg.publish_pack()
     await tg.onboard()
