@@ -6,12 +6,22 @@ Nothing here runs at import time; adapters call `bootstrap()` in their start-up 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.config import Settings
-from core.domain.ports import Clock, Lemmatizer, ReviewScheduler, Translator, UnitOfWorkFactory
+from core.domain.ports import (
+    Clock,
+    LanguageModel,
+    Lemmatizer,
+    MediaStore,
+    ReviewScheduler,
+    SpeechSynthesizer,
+    Translator,
+    UnitOfWorkFactory,
+)
 from core.domain.services import (
     AccountService,
     ConversationService,
@@ -23,6 +33,10 @@ from core.domain.services import (
     StatsService,
     VocabularyService,
 )
+
+logger = logging.getLogger(__name__)
+
+Closer = Callable[[], Awaitable[None]]
 
 
 def utc_now() -> datetime:
@@ -42,6 +56,11 @@ class Services:
     data: DataService
     conversation: ConversationService
     translator: Translator | None
+    # Providers of background work: None when not configured (bootstrap always gives a media store:
+    # S3 when STORAGE_ENDPOINT_URL is set, else the MEDIA_DIR directory).
+    language_model: LanguageModel | None = None
+    speech: SpeechSynthesizer | None = None
+    media: MediaStore | None = None
     # Builds the NLP pipelines of these languages now (blocking, thread-safe): adapters call it in
     # a background thread at start so a learner's first /add doesn't wait seconds for spaCy.
     warm_up_languages: Callable[[Iterable[str]], None] = lambda _languages: None
@@ -62,6 +81,9 @@ def build_services(
     clock: Clock = utc_now,
     close: Callable[[], Awaitable[None]] | None = None,
     warm_up_languages: Callable[[Iterable[str]], None] | None = None,
+    language_model: LanguageModel | None = None,
+    speech: SpeechSynthesizer | None = None,
+    media: MediaStore | None = None,
 ) -> Services:
     """Wire services over given ports (tests call this with fakes)."""
     return Services(
@@ -76,6 +98,9 @@ def build_services(
         data=DataService(uow, clock),
         conversation=ConversationService(uow, clock, scheduler),
         translator=translator,
+        language_model=language_model,
+        speech=speech,
+        media=media,
         warm_up_languages=warm_up_languages or (lambda _languages: None),
         _close=close,
     )
@@ -86,9 +111,16 @@ async def bootstrap(
     *,
     clock: Clock = utc_now,
     translator: Translator | None = None,
+    language_model: LanguageModel | None = None,
+    speech: SpeechSynthesizer | None = None,
+    media: MediaStore | None = None,
     migrate_sqlite: bool = True,
 ) -> Services:
-    """Build the real adapters from settings. The embedded SQLite default is migrated on start."""
+    """Build the real adapters from settings. The embedded SQLite default is migrated on start.
+
+    An adapter passed in (a test's fake) replaces the one settings would build; bootstrap closes
+    only what it built.
+    """
     from core.outbound.fsrs import FsrsScheduler
     from core.outbound.postgres.database import Database
     from core.outbound.postgres.migrate import upgrade_to_head
@@ -97,13 +129,37 @@ async def bootstrap(
     if settings.is_sqlite and migrate_sqlite:
         await upgrade_to_head(settings.DATABASE_URL)
     database = Database(settings.DATABASE_URL)
+    closers: list[Closer] = []
     if translator is None and settings.DEEPL_API_KEY is not None:
         from core.outbound.deepl import DeepLTranslator  # the SDK costs ~0.3 s of start-up: only when used
 
         # A learner waits on /add: one retry and a short timeout, then they are asked instead.
-        translator = DeepLTranslator(
+        deepl_translator = DeepLTranslator(
             settings.DEEPL_API_KEY.get_secret_value(), settings.DEEPL_SERVER_URL, max_retries=1, timeout_s=4.0
         )
+        translator = deepl_translator
+
+        async def close_translator() -> None:
+            deepl_translator.close()
+
+        closers.append(close_translator)
+    if language_model is None:
+        language_model = _language_model(settings, closers)
+    if speech is None:
+        speech = _speech(settings, closers)
+    if media is None:
+        media = _media(settings, closers)
+
+    async def close() -> None:
+        try:
+            for closer in closers:
+                try:
+                    await closer()
+                except Exception:  # one client failing to close must not keep the others open
+                    logger.warning("Closing a provider client failed", exc_info=True)
+        finally:
+            await database.dispose()
+
     lemmatizer = SpacyLemmatizer(settings.SPACY_MODELS)
     return build_services(
         settings,
@@ -112,6 +168,55 @@ async def bootstrap(
         lemmatizer=lemmatizer,
         translator=translator,
         clock=clock,
-        close=database.dispose,
+        close=close,
         warm_up_languages=lemmatizer.warm_up,
+        language_model=language_model,
+        speech=speech,
+        media=media,
     )
+
+
+def _language_model(settings: Settings, closers: list[Closer]) -> LanguageModel | None:
+    """Anthropic when ANTHROPIC_API_KEY is set (the SDK is imported only then: it is slow to import)."""
+    if settings.ANTHROPIC_API_KEY is None:
+        return None
+    from core.outbound.anthropic import AnthropicLanguageModel
+
+    client = AnthropicLanguageModel(
+        settings.ANTHROPIC_API_KEY.get_secret_value(), settings.ANTHROPIC_MODEL, settings.ANTHROPIC_BASE_URL
+    )
+    closers.append(client.aclose)
+    return client
+
+
+def _speech(settings: Settings, closers: list[Closer]) -> SpeechSynthesizer | None:
+    """Gemini text-to-speech when GEMINI_API_KEY is set."""
+    if settings.GEMINI_API_KEY is None:
+        return None
+    from core.outbound.gemini import GeminiSpeech
+
+    client = GeminiSpeech(
+        settings.GEMINI_API_KEY.get_secret_value(), settings.GEMINI_TTS_MODEL, settings.GEMINI_BASE_URL
+    )
+    closers.append(client.aclose)
+    return client
+
+
+def _media(settings: Settings, closers: list[Closer]) -> MediaStore:
+    """S3 (or compatible) when STORAGE_ENDPOINT_URL is set, else the MEDIA_DIR directory."""
+    if not settings.STORAGE_ENDPOINT_URL:
+        from core.outbound.storage import LocalMediaStore
+
+        return LocalMediaStore(settings.MEDIA_DIR)
+    from core.outbound.storage.s3 import S3MediaStore
+
+    access_key, secret_key = settings.STORAGE_ACCESS_KEY, settings.STORAGE_SECRET_KEY
+    store = S3MediaStore(
+        settings.STORAGE_BUCKET,
+        endpoint_url=settings.STORAGE_ENDPOINT_URL,
+        region=settings.STORAGE_REGION,
+        access_key=access_key.get_secret_value() if access_key is not None else None,
+        secret_key=secret_key.get_secret_value() if secret_key is not None else None,
+    )
+    closers.append(store.aclose)
+    return store

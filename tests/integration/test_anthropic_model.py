@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from core.bootstrap import bootstrap
+from core.config import Settings
 from core.domain.errors import ProviderNotConfigured, ProviderRefused, ProviderUnavailable
 from core.outbound._retry import RetryPolicy
 from core.outbound.anthropic import AnthropicLanguageModel
@@ -248,3 +251,34 @@ async def test_slow_answer_times_out(anthropic_server: AnthropicServer, sleeps: 
 def test_an_empty_key_is_not_configured() -> None:
     with pytest.raises(ProviderNotConfigured, match="ANTHROPIC_API_KEY"):
         AnthropicLanguageModel("", MODEL)
+
+
+async def test_bootstrap_wires_the_model_named_by_settings(anthropic_server: AnthropicServer, tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        ANTHROPIC_API_KEY=KEY,
+        ANTHROPIC_BASE_URL=anthropic_server.url,
+        ANTHROPIC_MODEL="claude-from-settings",
+    )
+    services = await bootstrap(settings, migrate_sqlite=False)
+    try:
+        assert services.language_model is not None
+        assert services.language_model.model == "claude-from-settings"
+        assert await services.language_model.generate_text(system="s", prompt="p") == "Hola."
+    finally:
+        await services.aclose()
+
+    [call] = anthropic_server.calls
+    assert call.model == "claude-from-settings"
+    assert call.headers["Authorization"] == f"Bearer {KEY}"
+
+
+async def test_bootstrap_without_a_key_has_no_model(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    settings = Settings(_env_file=None, DATABASE_URL=database_url)  # type: ignore[call-arg]
+    services = await bootstrap(settings, migrate_sqlite=False)
+    try:
+        assert services.language_model is None and services.speech is None
+    finally:
+        await services.aclose()

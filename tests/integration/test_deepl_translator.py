@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from core.bootstrap import bootstrap
 from core.config import Settings
-from core.domain.errors import ProviderUnavailable
+from core.domain.errors import ProviderRefused, ProviderUnavailable
 from core.outbound.deepl import DeepLTranslator, deepl_source_code, deepl_target_code
 from tests.servers.deepl_server import DeepLServer
 
@@ -70,7 +70,6 @@ async def test_no_texts_makes_no_request(translator: DeepLTranslator, deepl_serv
         (429, "too many requests"),
         (503, "server error (HTTP 503)"),
         (500, "server error (HTTP 500)"),
-        (456, "quota"),
         (400, "request rejected (HTTP 400)"),
     ],
 )
@@ -91,14 +90,42 @@ async def test_provider_failures_become_provider_unavailable_without_the_key(
     assert deepl_server.attempts == 1  # retries are off in tests
 
 
-async def test_rejected_key_is_reported_without_echoing_it(deepl_server: DeepLServer) -> None:
+async def test_rejected_key_is_refused_without_echoing_it(
+    deepl_server: DeepLServer, caplog: pytest.LogCaptureFixture
+) -> None:
     wrong = "wrong-key-9d1e:fx"
-    translator = DeepLTranslator(wrong, deepl_server.url, max_retries=0)
+    translator = DeepLTranslator(wrong, deepl_server.url, max_retries=3)
+    try:
+        with caplog.at_level(logging.DEBUG), pytest.raises(ProviderRefused) as caught:
+            await translator.translate(["casa"], "es", "en")
+    finally:
+        DeepLTranslator(KEY, deepl_server.url, max_retries=0)  # the SDK setting is process-wide
 
-    with pytest.raises(ProviderUnavailable, match="the API key was rejected") as caught:
-        await translator.translate(["casa"], "es", "en")
+    refusal = caught.value
+    assert refusal.provider == "DeepL" and refusal.__cause__ is None
+    assert str(refusal) == (
+        "Translation is unavailable right now: the service refused our account. The operator has been told."
+    )
+    assert "DEEPL_API_KEY" in refusal.operator_hint
+    assert wrong not in repr(refusal) and wrong not in refusal.operator_hint
+    assert deepl_server.attempts == 1  # the SDK does not retry a 403 either
+    ours = [record.getMessage() for record in caplog.records if record.name.startswith("core.")]
+    assert any("DEEPL_API_KEY" in message for message in ours) and not any(wrong in message for message in ours)
 
-    assert wrong not in str(caught.value)
+
+async def test_used_up_quota_is_refused_after_one_call(deepl_server: DeepLServer) -> None:
+    deepl_server.fail_with = 456
+    translator = DeepLTranslator(KEY, deepl_server.url, max_retries=3)
+    try:
+        with pytest.raises(ProviderRefused) as caught:
+            await translator.translate(["casa"], "es", "en")
+    finally:
+        DeepLTranslator(KEY, deepl_server.url, max_retries=0)  # the SDK setting is process-wide
+
+    assert "quota is used up" in caught.value.user_text
+    assert "HTTP 456" in caught.value.operator_hint
+    assert KEY not in repr(caught.value)
+    assert deepl_server.attempts == 1
 
 
 async def test_malformed_answer_is_provider_unavailable(translator: DeepLTranslator, deepl_server: DeepLServer) -> None:

@@ -10,6 +10,7 @@ import io
 import logging
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx2
 import numpy as np
@@ -17,6 +18,8 @@ import pytest
 import pytest_asyncio
 import soundfile
 
+from core.bootstrap import bootstrap
+from core.config import Settings
 from core.domain.errors import InvalidInput, ProviderNotConfigured, ProviderRefused, ProviderUnavailable
 from core.outbound._retry import RetryPolicy
 from core.outbound.gemini import LANGUAGE_VOICES, GeminiSpeech
@@ -326,3 +329,23 @@ def test_a_trailing_odd_byte_is_dropped_and_no_audio_is_an_error() -> None:
     assert len(decode(encoded.data)[0]) == 2400
     with pytest.raises(ValueError, match="no audio"):
         pcm_to_ogg_opus(b"\x01", PcmFormat(24000))
+
+
+async def test_bootstrap_wires_the_tts_model_named_by_settings(gemini_server: GeminiServer, tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        GEMINI_API_KEY=KEY,
+        GEMINI_BASE_URL=gemini_server.url,
+        GEMINI_TTS_MODEL="gemini-tts-from-settings",
+    )
+    services = await bootstrap(settings, migrate_sqlite=False)
+    try:
+        assert services.speech is not None and services.language_model is None
+        result = await services.speech.synthesize("Ciao", "it")
+    finally:
+        await services.aclose()
+
+    assert result.model == "gemini-tts-from-settings" and result.voice == LANGUAGE_VOICES["it"]
+    [call] = gemini_server.calls
+    assert call.model == "gemini-tts-from-settings" and call.voice == LANGUAGE_VOICES["it"]

@@ -18,6 +18,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
+from core.bootstrap import bootstrap
+from core.config import Settings
 from core.domain.errors import ProviderRefused, ProviderUnavailable
 from core.domain.ports import MediaStore
 from core.outbound._retry import RetryPolicy
@@ -278,3 +280,44 @@ async def test_local_get_of_a_key_below_a_file_is_none(tmp_path: Path) -> None:
     await store.put("a.ogg", b"a", "audio/ogg")
     assert await store.get("a.ogg/b.ogg") is None
     assert await store.exists("a.ogg/b.ogg") is False
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+async def test_bootstrap_uses_s3_when_an_endpoint_is_set(s3_url: str, s3_client: Any, tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        STORAGE_ENDPOINT_URL=s3_url,
+        STORAGE_ACCESS_KEY=S3_ACCESS_KEY,
+        STORAGE_SECRET_KEY=S3_SECRET_KEY,
+        STORAGE_BUCKET="wired-bucket",
+        MEDIA_DIR=str(tmp_path / "unused"),
+    )
+    services = await bootstrap(settings, migrate_sqlite=False)
+    try:
+        assert services.media is not None
+        await services.media.put("speech/a.ogg", OGG, "audio/ogg")
+        assert services.media.location("speech/a.ogg") == "s3://wired-bucket/speech/a.ogg"
+    finally:
+        await services.aclose()
+
+    assert s3_client.get_object(Bucket="wired-bucket", Key="speech/a.ogg")["Body"].read() == OGG
+    assert not (tmp_path / "unused").exists()
+
+
+async def test_bootstrap_uses_media_dir_by_default(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        MEDIA_DIR=str(tmp_path / "media"),
+    )
+    services = await bootstrap(settings, migrate_sqlite=False)
+    try:
+        assert services.media is not None
+        await services.media.put("speech/a.ogg", OGG, "audio/ogg")
+    finally:
+        await services.aclose()
+
+    assert (tmp_path / "media" / "speech" / "a.ogg").read_bytes() == OGG

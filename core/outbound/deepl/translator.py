@@ -2,9 +2,10 @@
 
 The SDK is synchronous (requests), so calls run in a worker thread. It retries 429 and
 5xx answers with exponential backoff by itself (`deepl.http_client.max_network_retries`,
-5 by default); tests pass `max_retries=0`. Every SDK failure becomes
-`ProviderUnavailable("DeepL", reason)` with a reason written here, never the SDK's text,
-which can carry the server's error body.
+5 by default); tests pass `max_retries=0`. A rejected key (403) or the used-up monthly quota
+(456) raises `ProviderRefused`: retrying cannot help and an operator has to act. Every other SDK
+failure becomes `ProviderUnavailable("DeepL", reason)`. Reasons and texts are written here,
+never the SDK's text, which can carry the server's error body.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ from typing import TYPE_CHECKING
 
 import deepl
 
-from core.domain.errors import ProviderNotConfigured, ProviderUnavailable
+from core.domain.errors import ProviderNotConfigured, ProviderRefused, ProviderUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 logger = logging.getLogger(__name__)
+
+_USER_ACCOUNT = (
+    "Translation is unavailable right now: the service refused our account. The operator has been told."
+)
+_USER_QUOTA = (
+    "Translation is unavailable right now: this month's translation quota is used up. The operator has been told."
+)
 
 # DeepL rejects bare "EN" and "PT" as targets; these are the variants we write in.
 _TARGET_DEFAULT_VARIANT = {"en": "EN-US", "pt": "PT-PT"}
@@ -64,7 +72,7 @@ class DeepLTranslator:
         self._client = deepl.Translator(api_key, server_url=server_url)
 
     async def translate(self, texts: Sequence[str], source: str, target: str) -> list[str]:
-        """One translation per text, in order. Raises ProviderUnavailable on failure."""
+        """One translation per text, in order. Raises ProviderUnavailable on failure, ProviderRefused on 403/456."""
         if not texts:
             return []
         return await asyncio.to_thread(self._translate_sync, list(texts), source, target)
@@ -78,6 +86,11 @@ class DeepLTranslator:
             results = self._client.translate_text(
                 texts, source_lang=deepl_source_code(source), target_lang=deepl_target_code(target)
             )
+        except deepl.AuthorizationException:
+            raise _refused(_USER_ACCOUNT, "the API key was rejected (HTTP 403): check DEEPL_API_KEY") from None
+        except deepl.QuotaExceededException:
+            hint = "the monthly character quota is used up (HTTP 456): see the usage of the DEEPL_API_KEY account"
+            raise _refused(_USER_QUOTA, hint) from None
         except deepl.DeepLException as exc:
             raise _unavailable(_reason(exc), source, target) from None
         except (KeyError, TypeError, ValueError):  # the SDK parsing an answer that is not DeepL's
@@ -93,12 +106,13 @@ def _unavailable(reason: str, source: str, target: str) -> ProviderUnavailable:
     return ProviderUnavailable("DeepL", reason)
 
 
+def _refused(user_text: str, operator_hint: str) -> ProviderRefused:
+    logger.error("DeepL refused a request: %s", operator_hint)
+    return ProviderRefused("DeepL", user_text, operator_hint)
+
+
 def _reason(exc: deepl.DeepLException) -> str:
     """A short reason of our own: the SDK's message may quote the server's error body."""
-    if isinstance(exc, deepl.AuthorizationException):
-        return "the API key was rejected"
-    if isinstance(exc, deepl.QuotaExceededException):
-        return "the monthly character quota is used up"
     if isinstance(exc, deepl.TooManyRequestsException):
         return "too many requests, try again later"
     if isinstance(exc, deepl.ConnectionException):
