@@ -366,6 +366,7 @@ class BotApiServer(LocalServer):
         self.started_users: set[int] = set()  # users who wrote to the bot in private (it may write to them)
         self._chats: dict[int, dict[str, Any]] = {}
         self._messages: dict[int, list[SentMessage]] = {}
+        self._by_id: dict[tuple[int, int], SentMessage] = {}  # (chat id, message id) -> a message still there
         self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._files: dict[str, _StoredFile] = {}
         self._callbacks: dict[str, _Callback] = {}
@@ -700,15 +701,14 @@ class BotApiServer(LocalServer):
         }
 
     def _current(self, message: SentMessage) -> SentMessage:
-        for candidate in self._messages.get(message.chat_id, []):
-            if candidate.message_id == message.message_id:
-                return candidate
-        raise AssertionError(f"message {message.message_id} is not (or no longer) in chat {message.chat_id}")
+        current = self._by_id.get((message.chat_id, message.message_id))
+        assert current is not None, f"message {message.message_id} is not (or no longer) in chat {message.chat_id}"
+        return current
 
     def _find_message(self, chat_id: int, message_id: int) -> dict[str, Any]:
-        for candidate in self._messages.get(chat_id, []):
-            if candidate.message_id == message_id:
-                return candidate.raw
+        sent = self._by_id.get((chat_id, message_id))
+        if sent is not None:
+            return sent.raw
         found = self._user_messages.get((chat_id, message_id))
         assert found is not None, f"no message {message_id} in chat {chat_id}"
         return found
@@ -1058,6 +1058,7 @@ class BotApiServer(LocalServer):
             raw=message,
         )
         self._messages.setdefault(chat_id, []).append(sent)
+        self._by_id[(chat_id, sent.message_id)] = sent
         self._wake()
         return message
 
@@ -1117,12 +1118,10 @@ class BotApiServer(LocalServer):
     def _editable(self, params: dict[str, Any]) -> SentMessage:
         if params.get("inline_message_id") is not None:
             raise _bad("inline messages are not supported by this test server")
-        chat_id = params.get("chat_id")
-        message_id = params.get("message_id")
-        for candidate in self._messages.get(chat_id if isinstance(chat_id, int) else 0, []):
-            if candidate.message_id == message_id:
-                return candidate
-        raise _bad("message to edit not found")
+        found = self._by_id.get((params.get("chat_id"), params.get("message_id")))  # type: ignore[arg-type]
+        if found is None:
+            raise _bad("message to edit not found")
+        return found
 
     def _not_modified(self) -> ApiError:
         return _bad(
@@ -1185,14 +1184,13 @@ class BotApiServer(LocalServer):
         return message.raw
 
     async def _m_deleteMessage(self, params: dict[str, Any], *_: Any) -> bool:
-        chat_id = params.get("chat_id")
-        sent = self._messages.get(chat_id if isinstance(chat_id, int) else 0, [])
-        for index, candidate in enumerate(sent):
-            if candidate.message_id == params.get("message_id"):
-                self.deleted.append(sent.pop(index))
-                self._wake()
-                return True
-        raise _bad("message to delete not found")
+        found = self._by_id.pop((params.get("chat_id"), params.get("message_id")), None)  # type: ignore[arg-type]
+        if found is None:
+            raise _bad("message to delete not found")
+        self._messages[found.chat_id].remove(found)
+        self.deleted.append(found)
+        self._wake()
+        return True
 
     async def _m_getFile(self, params: dict[str, Any], *_: Any) -> dict[str, Any]:
         stored = self._files.get(str(params.get("file_id")))
