@@ -91,3 +91,43 @@ async def test_a_foreign_button_press_changes_nothing(tg: Telegram) -> None:
     assert await tg.press_data(ANA, card, "x" * 40) == []
     assert re.search("expired", tg.server.callback_answers[-1].get("text", ""))
     assert await tg.count("review_event") == 0
+
+
+async def test_a_pack_deep_link_offers_the_pack(tg: Telegram) -> None:
+    await tg.publish_pack()
+    sent = await tg.send(ANA, "/start pack-es-basics")
+    assert texts(sent) == [
+        "Welcome to langlearn! Which language do you want to learn?",
+        "Spanish basics (es-basics)\nSpanish → English · A1 · 3 words\n\nagua — water\nsol — sun\ncasa — house",
+    ]
+    assert "Add to my words" in sent[-1].labels
+
+
+async def test_a_voice_note_is_downloaded_and_answered(tg: Telegram) -> None:
+    await tg.onboard()
+    before = tg.server.counts["getFile"]
+    sent = await tg.deliver(tg.server.send_voice(ANA, b"OggS\x00\x02" + b"\x00" * 200, duration=3))
+    assert texts(sent) == [
+        "Voice answers are not configured: set DEEPGRAM_API_KEY to enable them. Type your answer instead."
+    ]
+    assert tg.server.counts["getFile"] == before + 1 and tg.server.counts["download"] >= 1
+    assert (await tg.deliver(tg.server.send_voice(ANA, b"OggS" + b"\x00" * 10, duration=75)))[0].text == (
+        "That voice note is too long: voice answers are at most 60 seconds."
+    )
+
+
+async def test_a_429_from_telegram_is_waited_out_and_the_learner_still_gets_the_answer(tg: Telegram) -> None:
+    await tg.onboard()
+    tg.server.fail_next.append(("sendMessage", 429, "Too Many Requests: retry after 1"))
+    assert texts(await tg.send(ANA, "/add comer = to eat")) == ["Added 1:\ncomer — to eat"]
+    assert tg.server.errors[429] == 1
+
+
+async def test_a_learner_who_blocked_the_bot_costs_nothing_and_the_bot_goes_on(tg: Telegram) -> None:
+    await tg.onboard()
+    tg.server.blocked_users.add(ANA)
+    assert await tg.send(ANA, "/add comer = to eat") == []
+    assert tg.server.errors[403] == 1
+    assert await tg.rows("SELECT term FROM word_bank_entry") == [("comer",)]  # the work itself was done
+    tg.server.blocked_users.clear()  # unblocked
+    assert texts(await tg.send(ANA, "/add casa = house")) == ["Added 1:\ncasa — house"]
