@@ -165,3 +165,18 @@ async def test_delete_me_asks_then_removes_the_learner(tg: Telegram) -> None:
     assert shown == ["Done: everything about you is deleted. Send /start to begin again."]
     for table in ("learner", "chat_identity", "language_pair", "word_bank_entry", "flashcard"):
         assert await tg.count(table) == 0, table
+
+
+async def test_stop_lets_the_update_in_flight_finish_and_confirms_it(tg: Telegram) -> None:
+    await tg.onboard()
+    tg.server.method_delay["sendMessage"] = 0.5  # the answer is on its way when the stop comes
+    sending = tg.server.counts["sendMessage"] + 1
+    update_id = tg.server.send_text(ANA, "/add comer = to eat")
+    await tg.server.wait_until(lambda: tg.server.counts["sendMessage"] == sending, what="the answer to be sending")
+    assert not tg.server.is_confirmed(update_id)
+    await tg.bot.stop()
+    assert tg.server.is_confirmed(update_id)
+    assert tg.server.last(ANA).text == "Added 1:\ncomer — to eat"
+    later = tg.server.send_text(ANA, "/add casa = house")  # after the stop: nobody handles it, nobody confirms it
+    assert not tg.server.is_confirmed(later)
+    assert await tg.rows("SELECT term FROM word_bank_entry") == [("comer",)]

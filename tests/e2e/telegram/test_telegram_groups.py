@@ -54,3 +54,11 @@ async def test_a_personal_command_from_someone_who_never_started_the_bot_links_t
     assert button.url is not None and button.url.startswith(f"https://t.me/{BOT_USERNAME}?start=")
     assert tg.server.errors[403] >= 1  # Telegram refused the private message
     assert tg.server.messages(BEN) == []
+
+
+async def test_a_reply_to_the_bots_message_in_a_group_is_addressed_to_it(tg: Telegram) -> None:
+    await tg.onboard()
+    [note] = [m for m in await tg.send(ANA, f"/stats@{BOT_USERNAME}", chat=GROUP) if m.chat_id == GROUP]
+    assert await tg.send(ANA, "gato", chat=GROUP) == []  # not addressed
+    answered = await tg.send(ANA, "gato", chat=GROUP, reply_to=note.message_id)
+    assert [message.chat_id for message in answered] == [GROUP]
