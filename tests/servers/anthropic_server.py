@@ -86,11 +86,13 @@ class AnthropicServer(LocalServer):
         self.retry_after: str | None = None
         self.no_tool_use = False
         self.delay = 0.0
+        self._generation = 0  # bumped by reset(): a request from before it records nothing
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/messages", self._messages)
 
     def reset(self) -> None:
+        self._generation += 1
         self.calls.clear()
         self.attempts.clear()
         self.text = "Hola."
@@ -109,8 +111,11 @@ class AnthropicServer(LocalServer):
         body = await request.json()
         call = MessagesCall(body, dict(request.headers))
         self.attempts.append(call)
+        generation = self._generation
         if self.delay:
             await asyncio.sleep(self.delay)
+        if generation != self._generation:  # the test that sent it is over: touch nothing of the next one
+            return web.json_response({"error": "reset while in flight"}, status=503)
         key = _received_key(request)
         if key != self.api_key:
             return self._error(401, f"invalid x-api-key: {key!r}")

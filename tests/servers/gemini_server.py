@@ -95,11 +95,13 @@ class GeminiServer(LocalServer):
         self.no_audio = False
         self.finish_reason = "STOP"
         self.delay = 0.0
+        self._generation = 0  # bumped by reset(): a request from before it records nothing
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/{version}/models/{model_action}", self._models)
 
     def reset(self) -> None:
+        self._generation += 1
         self.calls.clear()
         self.attempts.clear()
         self.pcm = None
@@ -122,8 +124,11 @@ class GeminiServer(LocalServer):
         body = await request.json()
         call = GenerateCall(version, model, body, dict(request.headers))
         self.attempts.append(call)
+        generation = self._generation
         if self.delay:
             await asyncio.sleep(self.delay)
+        if generation != self._generation:  # the test that sent it is over: touch nothing of the next one
+            return web.json_response({"error": "reset while in flight"}, status=503)
         if version not in ("v1", "v1beta") or action != "generateContent":
             return self._error(404, f"Method not found: {version}/{model}:{action}")
         key = request.headers.get("x-goog-api-key", "")
