@@ -375,7 +375,7 @@ class BotApiServer(LocalServer):
         self._confirmed_below = 0  # every update id below this was confirmed by an offset
         self._last_offset: int | None = None
         self._allowed: frozenset[str] = DEFAULT_UPDATE_TYPES
-        self._update_ids = itertools.count(1000)
+        self._next_update_id = 1000  # what the next update without an id gets
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(9000)
         self._file_ids = itertools.count(1)
@@ -584,9 +584,8 @@ class BotApiServer(LocalServer):
         """Queue an update (an `update_id` is assigned when missing); returns its update_id."""
         with self._lock:
             if "update_id" not in update:
-                update = {"update_id": next(self._update_ids), **update}
-            else:
-                self._update_ids = itertools.count(max(next(self._update_ids), int(update["update_id"]) + 1))
+                update = {"update_id": self._next_update_id, **update}
+            self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
             self._pending.append(update)
             self._history[int(update["update_id"])] = update
         self._notify()
@@ -695,7 +694,7 @@ class BotApiServer(LocalServer):
             "errors": {str(code): n for code, n in self.errors.items()},
             "pending": len(self._pending),
             "confirmed_below": self._confirmed_below,
-            "last_update_id": next(self._update_ids) - 1,
+            "last_update_id": self._next_update_id - 1,
             "messages_sent": sum(len(sent) for sent in self._messages.values()),
             "limits_exceeded": getattr(self.limits, "exceeded", None),
         }
@@ -846,11 +845,7 @@ class BotApiServer(LocalServer):
         self._last_offset = offset
         if offset < 0:  # the last -offset updates stay
             keep = self._pending[offset:]
-            if keep:
-                offset = int(keep[0]["update_id"])
-            else:
-                offset = next(self._update_ids)
-                self._update_ids = itertools.count(offset)
+            offset = int(keep[0]["update_id"]) if keep else self._next_update_id
         with self._lock:
             kept = [update for update in self._pending if update["update_id"] >= offset]
             confirmed = len(kept) < len(self._pending)
@@ -894,7 +889,7 @@ class BotApiServer(LocalServer):
     async def _m_deleteWebhook(self, params: dict[str, Any], *_: Any) -> bool:
         self.webhook = None
         if params.get("drop_pending_updates"):
-            self._confirm(next(self._update_ids))
+            self._confirm(self._next_update_id)
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any], *_: Any) -> dict[str, Any]:
