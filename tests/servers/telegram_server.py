@@ -348,7 +348,7 @@ class BotApiServer(LocalServer):
         self.username = username
         self.bot_id = bot_id
         self.limits = limits
-        self.record = record  # False: keep no `calls` (long benchmark runs)
+        self.record = record  # False: keep no `calls` and no update history (long benchmark runs)
         # observing
         self.calls: list[ApiCall] = []
         self.chat_actions: list[tuple[int, str]] = []
@@ -587,7 +587,8 @@ class BotApiServer(LocalServer):
                 update = {"update_id": self._next_update_id, **update}
             self._next_update_id = max(self._next_update_id, int(update["update_id"]) + 1)
             self._pending.append(update)
-            self._history[int(update["update_id"])] = update
+            if self.record:  # kept for `redeliver`; long benchmark runs keep nothing
+                self._history[int(update["update_id"])] = update
         self._notify()
         return int(update["update_id"])
 
@@ -609,7 +610,7 @@ class BotApiServer(LocalServer):
         header = registered.get("secret_token") if secret is True else secret
         if isinstance(header, str):
             headers["X-Telegram-Bot-Api-Secret-Token"] = header
-        update = self._history[update_id]
+        update = self._history.get(update_id) or next(u for u in self._pending if u["update_id"] == update_id)
         async with (
             aiohttp.ClientSession() as session,
             session.post(target, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=60)) as response,
