@@ -190,6 +190,9 @@ class FakeLanguagePairRepository:
         if pair is not None:
             pair.level = level
 
+    async def targets_in_use(self) -> list[str]:
+        return sorted({pair.target for pair in self._s.pairs.values()})
+
 
 class FakeWordBankRepository:
     def __init__(self, store: InMemoryStore) -> None:

@@ -237,14 +237,9 @@ class TelegramBot:
     def _start_warm_up(self) -> None:
         """Load the spaCy pipelines of the languages learners use, in a daemon thread.
 
-        Which languages: the distinct target languages of every learner's pairs, when the
-        services can say (`languages.languages_in_use`); otherwise nothing is warmed up and the
-        first /add of each language loads its pipeline.
+        Which languages: the distinct target languages of every learner's pairs.
         """
-        languages_in_use = getattr(self._services.languages, "languages_in_use", None)
-        if languages_in_use is None:
-            logger.info("no warm-up: the services cannot list the languages in use yet")
-            return
+        languages_in_use = self._services.languages.languages_in_use
 
         async def languages() -> list[str]:
             return sorted(await languages_in_use())

@@ -65,6 +65,9 @@ class LanguagePairRepository(Protocol):
         """Make `pair_id` the only active pair of the learner."""
         ...
     async def update_level(self, pair_id: str, level: str) -> None: ...
+    async def targets_in_use(self) -> list[str]:
+        """The distinct target languages of every learner's pairs, sorted."""
+        ...
 
 
 class WordBankRepository(Protocol):

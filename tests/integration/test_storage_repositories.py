@@ -328,6 +328,19 @@ async def test_a_pair_is_unique_per_learner_and_languages(db: Database) -> None:
     assert await count_rows(db, "language_pair") == 2
 
 
+async def test_targets_in_use_are_the_distinct_target_languages_of_every_pair(db: Database) -> None:
+    async with db.unit_of_work(read_only=True) as uow:
+        assert await uow.pairs.targets_in_use() == []
+    first = await seed_learner(db)  # es→en
+    second = await seed_learner(db, "bob", target="es")
+    async with db.unit_of_work() as uow:
+        await uow.pairs.add(make_pair(first.learner, "fr", "en", active=False))
+        await uow.pairs.add(make_pair(second.learner, "de", "en", active=False))
+        await uow.commit()
+    async with db.unit_of_work(read_only=True) as uow:
+        assert await uow.pairs.targets_in_use() == ["de", "es", "fr"]
+
+
 async def test_foreign_keys_are_enforced_and_are_not_conflicts(db: Database) -> None:
     seed = await seed_learner(db)
     orphan = make_card(make_entry(seed, "never-stored"))

@@ -65,6 +65,11 @@ class LanguageService:
         async with self._uow() as uow:
             return await load_active_pair(uow, learner_id)
 
+    async def languages_in_use(self) -> list[str]:
+        """The target languages learners study (sorted): what a bot warms up at start."""
+        async with self._uow(read_only=True) as uow:
+            return await uow.pairs.targets_in_use()
+
     async def find_active_pair(self, learner_id: str) -> LanguagePair | None:
         async with self._uow() as uow:
             return await uow.pairs.get_active(learner_id)

@@ -92,27 +92,21 @@ def test_admin_policy_comes_from_the_settings() -> None:
 
 
 async def test_start_warms_up_the_languages_in_use_without_waiting_for_them() -> None:
-    """Once the services can list the languages in use, start() loads their pipelines in a thread."""
+    """start() loads the pipelines of the target languages learners use, in a thread."""
     server = BotApiServer()
     url = await server.start()
     settings = Settings(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=url)
     services = make_services(settings=settings)
+    for user, target in (("1", "fr"), ("2", "es"), ("3", "de"), ("4", "fr")):
+        learner, _ = await services.accounts.ensure_learner("telegram", user, f"learner {user}")
+        await services.languages.set_pair(learner.id, target, "en", "A1")
     warmed: list[list[str]] = []
     done = threading.Event()
-
-    class LanguagesInUse:
-        def __getattr__(self, name: str) -> object:
-            return getattr(original, name)
-
-        async def languages_in_use(self) -> list[str]:
-            return ["fr", "es", "de"]
 
     def warm_up(languages: Iterable[str]) -> None:
         warmed.append(list(languages))
         done.set()
 
-    original = services.languages
-    services.languages = LanguagesInUse()  # type: ignore[assignment]
     services.warm_up_languages = warm_up
     bot = TelegramBot(settings, services, rate_limiter=None, poll_timeout=1)
     try:

@@ -72,6 +72,10 @@ class SqlLanguagePairRepository(SqlRepository):
             return
         await self._execute(sa.update(_pair).where(_pair.c.id == uid).values(level=level))
 
+    async def targets_in_use(self) -> list[str]:
+        statement = sa.select(_pair.c.target).distinct().order_by(_pair.c.target)
+        return [str(target) for target in (await self._execute(statement)).scalars()]
+
     async def _first(self, statement: sa.Select[Any]) -> LanguagePair | None:
         row = (await self._execute(statement)).first()
         return None if row is None else _to_model(row)
