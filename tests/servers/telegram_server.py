@@ -22,6 +22,12 @@ Point PTB at it with
 - Private chats: the bot may write only to users who have written to it in private (else 403 "bot can't
   initiate conversation with a user"), never to `blocked_users` (403 "bot was blocked by the user").
 
+Driving it: `send_text` / `send_document` / `send_voice` / `press` / `press_data` / `add_raw_update` queue updates
+(each returns its update_id); `wait_confirmed(update_id)` waits for the bot to confirm one; `redeliver(update_id)`
+queues it again with the same id (Telegram after a crash before the confirming getUpdates); `push_webhook(update_id)`
+POSTs it to the webhook as Telegram does. Observing: `messages(chat_id)`, `all_messages()`, `calls`, `counts`,
+`errors`, `chat_actions`, `callback_answers`, `commands`, `webhook`.
+
 Faults: `fail_next` (method, code, description) fails the next call of that method once (429 adds
 `retry_after=1`); `method_delay` answers a method late; `limits` (duck-typed, see tests/servers/telegram_limits.py)
 answers 429 when Telegram's send limits are exceeded.
