@@ -110,6 +110,7 @@ class GeminiSpeech:
             raise ProviderNotConfigured("Speech", "GEMINI_API_KEY")
         self._model = model
         self._voices = {**LANGUAGE_VOICES, **(voices or {})}
+        self._configs: dict[str, types.GenerateContentConfig] = {}
         self._retry = retry
         options = types.HttpOptions(
             base_url=base_url,
@@ -134,12 +135,7 @@ class GeminiSpeech:
         if not text.strip():
             raise InvalidInput("There is no text to read aloud.")
         chosen = voice or self.voice_for(language)
-        config = types.GenerateContentConfig(
-            response_modalities=["AUDIO"],
-            speech_config=types.SpeechConfig(
-                voice_config=types.VoiceConfig(prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=chosen))
-            ),
-        )
+        config = self._config(chosen)
 
         async def attempt() -> tuple[bytes, PcmFormat]:
             try:
@@ -164,6 +160,23 @@ class GeminiSpeech:
     async def aclose(self) -> None:
         """Close the SDK's HTTP sessions."""
         await self._client.aio.aclose()
+
+    def _config(self, voice: str) -> types.GenerateContentConfig:
+        """The request config of a voice, built once: audio out, that prebuilt voice, no function calling.
+
+        Automatic function calling is off: there are no tools, and on it logs a line per call.
+        """
+        config = self._configs.get(voice)
+        if config is None:
+            config = types.GenerateContentConfig(
+                response_modalities=["AUDIO"],
+                speech_config=types.SpeechConfig(
+                    voice_config=types.VoiceConfig(prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=voice))
+                ),
+                automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            )
+            self._configs[voice] = config
+        return config
 
     def _api_error(self, exc: errors.APIError) -> Exception:
         code = exc.code
