@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from core.outbound.postgres.unit_of_work import SqlUnitOfWork
 
@@ -82,7 +83,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         # Bound values are learners' words and messages: never in logs or exception texts.
@@ -93,6 +94,28 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo
         # JIT compilation only slows the short OLTP statements this app runs.
         connect_args={"server_settings": {"jit": "off", "application_name": "langlearn"}},
     )
+    if engine.dialect.driver == "asyncpg":
+        event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_asyncpg_connection)
+    return engine
+
+
+def _refuse_closed_asyncpg_connection(
+    _dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    """A pooled connection the server has closed is replaced at checkout, not handed out to fail.
+
+    After a restart of Postgres every pooled connection is dead: the server ended its session and
+    closed the socket, and asyncpg has seen it (`is_closed()`). Without this, the first statement
+    of the next unit of work would fail on such a connection, an update that arrives after the
+    restart would get an apology, and only that failure would invalidate the pool. Raising
+    `DisconnectionError` here makes the pool open a fresh connection instead. Unlike
+    `pool_pre_ping` (three round trips per checkout on asyncpg: BEGIN, ";", ROLLBACK), this costs
+    no round trip; a connection whose socket still looks open (a silent network partition) is
+    still caught by the first failing statement, as before.
+    """
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection (restart or terminated session)")
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

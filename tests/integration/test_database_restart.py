@@ -1,0 +1,91 @@
+"""A `Database` outlives a restart of Postgres (core/outbound/postgres/database.py).
+
+After a restart every connection the pool holds is dead. A pooled connection the server closed is
+replaced when it is checked out, so the first unit of work after the restart works, on every path:
+the asyncpg hot statements, Core statements, read-only units of work and bare sessions. Runs on a
+private cluster (tests/private_services.py): the machine's server is never restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+
+from core.outbound.postgres.database import Database
+from core.outbound.postgres.migrate import upgrade_to_head
+from tests.private_services import PrivatePostgres
+
+POOL_SIZE = 3
+
+
+@pytest.fixture(scope="module")
+async def private_pg() -> AsyncIterator[PrivatePostgres]:
+    async with PrivatePostgres() as pg:
+        await upgrade_to_head(pg.url)
+        yield pg
+
+
+@pytest.fixture
+async def database(private_pg: PrivatePostgres) -> AsyncIterator[Database]:
+    await private_pg.astart()
+    database = Database(private_pg.url, pool_size=POOL_SIZE, max_overflow=0)
+    async with database.engine.begin() as connection:
+        await connection.execute(sa.text("TRUNCATE processed_update"))
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def fill_the_pool(database: Database) -> set[int]:
+    """Hold POOL_SIZE connections at once, so the pool keeps that many; their backend pids."""
+    ready = asyncio.Barrier(POOL_SIZE)
+
+    async def one() -> int:
+        async with database.engine.connect() as connection:
+            pid = await connection.scalar(sa.text("SELECT pg_backend_pid()"))
+            await ready.wait()
+            return int(pid)
+
+    return set(await asyncio.gather(*(one() for _ in range(POOL_SIZE))))
+
+
+async def test_the_first_units_of_work_after_a_restart_work_on_every_path(
+    database: Database, private_pg: PrivatePostgres
+) -> None:
+    before = await fill_the_pool(database)
+    assert len(before) == POOL_SIZE
+    await private_pg.arestart()
+
+    for n in range(POOL_SIZE + 1):  # each one checks out a connection the server closed (until none is left)
+        async with database.unit_of_work() as uow:
+            assert await uow.updates.mark_processed("telegram", f"hot-{n}")  # asyncpg by hand
+            await uow.commit()
+    async with database.unit_of_work() as uow:
+        await uow.updates.forget("telegram", "hot-0")  # a Core statement
+        await uow.commit()
+    async with database.unit_of_work(read_only=True) as uow:
+        assert await uow.learners.get_by_identity("telegram", "1001") is None
+    async with database.session() as session:
+        stored = (await session.execute(sa.text("SELECT update_key FROM processed_update"))).scalars().all()
+    assert sorted(stored) == [f"hot-{n}" for n in range(1, POOL_SIZE + 1)]
+
+    after = await fill_the_pool(database)
+    assert not after & before  # every connection is new
+
+
+async def test_concurrent_units_of_work_right_after_a_restart(database: Database, private_pg: PrivatePostgres) -> None:
+    """None of them gets a dead connection."""
+    await fill_the_pool(database)
+    await private_pg.arestart()
+
+    async def mark(n: int) -> bool:
+        async with database.unit_of_work() as uow:
+            marked = await uow.updates.mark_processed("telegram", f"busy-{n}")
+            await uow.commit()
+            return marked
+
+    assert await asyncio.gather(*(mark(n) for n in range(POOL_SIZE))) == [True] * POOL_SIZE
