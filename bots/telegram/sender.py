@@ -1,9 +1,14 @@
 """Rendered messages -> Bot API calls: send, edit with fallback, private answers from groups.
 
-Every call goes through `_call`, which waits out a 429 (`RetryAfter`) and retries a connection
-failure a couple of times (not a timeout: the message may have arrived, and a duplicate is worse
-than a late retry by the user), and follows a group that became a supergroup (`ChatMigrated`).
-The rate limiter (when the bot has one) paces the calls below this.
+Every call goes through `_call`, which retries a connection failure a couple of times (not a
+timeout: the message may have arrived, and a duplicate is worse than a late retry by the user)
+and follows a group that became a supergroup (`ChatMigrated`).
+
+A 429 (`RetryAfter`) is waited out and retried by ONE layer only. When the bot has a rate limiter
+(`ExtBot.rate_limiter`, the `TelegramRateLimiter` of bots/telegram/ratelimit.py in production), the
+limiter paces the calls below this and retries a 429 itself (3 times), so the sender lets its
+final `RetryAfter` through: retrying it here too would try one message up to 12 times. A bot
+built without a limiter gets the sender's own wait-out (MAX_ATTEMPTS tries in all).
 """
 
 from __future__ import annotations
@@ -50,9 +55,11 @@ _UPLOAD_ACTIONS: dict[type, str] = {
 class Sender:
     """Sends what `render.plan` decided, for one bot."""
 
-    def __init__(self, bot: Bot, *, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(self, bot: Bot, *, sleep: Sleep = asyncio.sleep, retry_flood: bool | None = None) -> None:
+        """`retry_flood`: wait out and retry a `RetryAfter` here; by default only when `bot` has no rate limiter."""
         self._bot = bot
         self._sleep = sleep
+        self._retry_flood = getattr(bot, "rate_limiter", None) is None if retry_flood is None else retry_flood
 
     async def _call(self, chat_id: int, call: Callable[[int], Awaitable[T]]) -> T:
         attempt = 1
@@ -60,7 +67,7 @@ class Sender:
             try:
                 return await call(chat_id)
             except RetryAfter as exc:
-                if attempt >= MAX_ATTEMPTS:
+                if not self._retry_flood or attempt >= MAX_ATTEMPTS:
                     raise
                 await self._sleep(seconds(exc, "retry_after") or 1.0)
             except ChatMigrated as exc:

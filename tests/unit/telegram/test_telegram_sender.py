@@ -6,12 +6,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
+from telegram.error import RetryAfter
+from telegram.ext import ExtBot
 
 from bots.chat.events import Event, EventKind
 from bots.chat.replies import Button, Reply
 from bots.telegram.convert import Incoming
+from bots.telegram.ratelimit import TelegramRateLimiter
 from bots.telegram.render import TextOut, keyboard, plan
-from bots.telegram.sender import Sender
+from bots.telegram.sender import MAX_ATTEMPTS, Sender
 from tests.servers.telegram_server import TOKEN, BotApiServer
 
 USERNAME = "langlearn_test_bot"
@@ -29,6 +32,27 @@ async def api() -> AsyncIterator[tuple[BotApiServer, Bot]]:
     finally:
         await bot.shutdown()
         await server.stop()
+
+
+@pytest.fixture
+async def limited_api() -> AsyncIterator[tuple[BotApiServer, ExtBot[None], Sleeps]]:
+    """The bot as TelegramBot builds it in production: with TelegramRateLimiter (its pauses recorded, not waited)."""
+    server = BotApiServer(username=USERNAME)
+    url = await server.start()
+    limiter_sleeps = Sleeps()
+    limiter = TelegramRateLimiter(sleep=limiter_sleeps)
+    bot: ExtBot[None] = ExtBot(TOKEN, base_url=f"{url}/bot", base_file_url=f"{url}/file/bot", rate_limiter=limiter)
+    await bot.initialize()
+    try:
+        yield server, bot, limiter_sleeps
+    finally:
+        await bot.shutdown()
+        await server.stop()
+
+
+def floods(server: BotApiServer, method: str, times: int) -> None:
+    """The next `times` calls of `method` get a 429 (retry_after 1)."""
+    server.fail_next.extend([(method, 429, "Too Many Requests: retry after 1")] * times)
 
 
 class Sleeps:
@@ -140,3 +164,63 @@ async def test_a_user_who_blocked_the_bot_gets_nothing_and_nothing_breaks(api: t
     await Sender(bot).deliver(result, incoming, username=USERNAME)
     assert server.messages(8) == []
     assert len(server.calls_of("sendMessage")) == 1  # the rest of the answer is dropped after the 403
+
+
+async def test_without_a_rate_limiter_the_sender_gives_up_after_its_own_attempts(api: tuple[BotApiServer, Bot]) -> None:
+    server, bot = api
+    started(server, 5)
+    sleeps = Sleeps()
+    floods(server, "sendMessage", 5)
+    with pytest.raises(RetryAfter):
+        await Sender(bot, sleep=sleeps).send(5, TextOut("hola"))
+    assert len(server.calls_of("sendMessage")) == MAX_ATTEMPTS == 3
+    assert sleeps.pauses == [1.0, 1.0]
+    assert server.messages(5) == []
+
+
+async def test_with_a_rate_limiter_only_the_limiter_retries_a_429(
+    limited_api: tuple[BotApiServer, ExtBot[None], Sleeps],
+) -> None:
+    server, bot, limiter_sleeps = limited_api
+    started(server, 5)
+    sender_sleeps = Sleeps()
+    floods(server, "sendMessage", 2)
+    await Sender(bot, sleep=sender_sleeps).send(5, TextOut("hola"))
+    assert [m.text for m in server.messages(5)] == ["hola"]
+    assert len(server.calls_of("sendMessage")) == 3  # two 429s, then the message
+    assert sender_sleeps.pauses == []  # the limiter waited (1 s each time), the sender did not
+    assert limiter_sleeps.pauses and all(pause <= 1.0 for pause in limiter_sleeps.pauses)
+
+
+async def test_with_a_rate_limiter_a_lasting_flood_costs_four_tries_not_twelve(
+    limited_api: tuple[BotApiServer, ExtBot[None], Sleeps],
+) -> None:
+    server, bot, _ = limited_api
+    started(server, 5)
+    sender_sleeps = Sleeps()
+    floods(server, "sendMessage", 20)
+    with pytest.raises(RetryAfter):
+        await Sender(bot, sleep=sender_sleeps).send(5, TextOut("hola"))
+    assert len(server.calls_of("sendMessage")) == 4  # the first try and the limiter's 3 retries
+    assert sender_sleeps.pauses == []
+    assert server.messages(5) == []
+
+    # an edit goes through the same single layer of retries
+    server.fail_next.clear()
+    sent = await Sender(bot).send(5, TextOut("hola"))
+    floods(server, "editMessageText", 20)
+    with pytest.raises(RetryAfter):
+        await Sender(bot, sleep=sender_sleeps).edit(5, sent.message_id, TextOut("adiós"))
+    assert len(server.calls_of("editMessageText")) == 4
+    assert [m.text for m in server.messages(5)] == ["hola"]
+
+
+async def test_a_sender_can_be_told_to_retry_429s_itself_whatever_the_bot(
+    limited_api: tuple[BotApiServer, ExtBot[None], Sleeps],
+) -> None:
+    server, bot, _ = limited_api
+    started(server, 5)
+    floods(server, "sendMessage", 20)
+    with pytest.raises(RetryAfter):
+        await Sender(bot, sleep=Sleeps(), retry_flood=True).send(5, TextOut("hola"))
+    assert len(server.calls_of("sendMessage")) == 4 * MAX_ATTEMPTS  # what one message cost before: 12 tries
