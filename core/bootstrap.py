@@ -7,16 +7,18 @@ Nothing here runs at import time; adapters call `bootstrap()` in their start-up 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.config import Settings
 from core.domain.ports import (
     Clock,
+    JobQueue,
     LanguageModel,
     Lemmatizer,
     MediaStore,
+    Messenger,
     ReviewScheduler,
     SpeechSynthesizer,
     Translator,
@@ -24,15 +26,22 @@ from core.domain.ports import (
 )
 from core.domain.services import (
     AccountService,
+    ArticleService,
     ConversationService,
     DataService,
+    JobService,
+    JobTimings,
     LanguageService,
     PackService,
+    ReminderService,
     ReviewService,
     SettingsService,
+    SpeechService,
     StatsService,
     VocabularyService,
 )
+from core.jobs_wiring import build_job_services
+from core.outbound.jobs import InProcessBackground, InProcessJobQueue, PeriodicTask
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +73,31 @@ class Services:
     # Builds the NLP pipelines of these languages now (blocking, thread-safe): adapters call it in
     # a background thread at start so a learner's first /add doesn't wait seconds for spaCy.
     warm_up_languages: Callable[[Iterable[str]], None] = lambda _languages: None
+    # Background work (articles, speech, reminders): None when no queue was given (unit-test fakes).
+    jobs: JobService | None = None
+    articles: ArticleService | None = None
+    speech_clips: SpeechService | None = None
+    reminders: ReminderService | None = None
+    queue: JobQueue | None = None
+    # The in-process queue + periodic sweep/reminders (no REDIS_URL); None with arq (the worker runs them).
+    background: InProcessBackground | None = None
     _close: Callable[[], Awaitable[None]] | None = None
 
+    def start_background(self, messengers: Mapping[str, Messenger]) -> None:
+        """Start the in-process queue (with the sweep and reminders every minute) on these messengers.
+
+        A no-op with arq: the worker process runs the jobs and the cron tasks.
+        """
+        if self.background is not None:
+            self.background.start(messengers)
+
     async def aclose(self) -> None:
-        if self._close is not None:
-            await self._close()
+        try:
+            if self.background is not None:
+                await self.background.aclose()
+        finally:
+            if self._close is not None:
+                await self._close()
 
 
 def build_services(
@@ -84,9 +113,16 @@ def build_services(
     language_model: LanguageModel | None = None,
     speech: SpeechSynthesizer | None = None,
     media: MediaStore | None = None,
+    queue: JobQueue | None = None,
+    job_timings: JobTimings | None = None,
+    periodic_interval_s: float = 60.0,
 ) -> Services:
-    """Wire services over given ports (tests call this with fakes)."""
-    return Services(
+    """Wire services over given ports (tests call this with fakes).
+
+    With a `queue`, the job services are built too; an `InProcessJobQueue` is bound to
+    `JobService.run` and comes with the periodic sweep and reminders (`Services.start_background`).
+    """
+    services = Services(
         settings=settings,
         accounts=AccountService(uow, scheduler, clock),
         languages=LanguageService(uow, clock),
@@ -104,6 +140,28 @@ def build_services(
         warm_up_languages=warm_up_languages or (lambda _languages: None),
         _close=close,
     )
+    if queue is not None:
+        built = build_job_services(
+            uow,
+            settings,
+            queue=queue,
+            language_model=language_model,
+            speech=speech,
+            media=media,
+            translator=translator,
+            clock=clock,
+            timings=job_timings,
+        )
+        services.jobs, services.articles = built.jobs, built.articles
+        services.speech_clips, services.reminders, services.queue = built.speech, built.reminders, queue
+        if isinstance(queue, InProcessJobQueue):
+            queue.bind(built.jobs.run)
+            services.background = InProcessBackground(
+                queue,
+                [PeriodicTask("sweep", built.jobs.sweep), PeriodicTask("reminders", built.reminders.send_due)],
+                periodic_interval_s,
+            )
+    return services
 
 
 async def bootstrap(
@@ -114,12 +172,15 @@ async def bootstrap(
     language_model: LanguageModel | None = None,
     speech: SpeechSynthesizer | None = None,
     media: MediaStore | None = None,
+    queue: JobQueue | None = None,
+    job_timings: JobTimings | None = None,
     migrate_sqlite: bool = True,
 ) -> Services:
     """Build the real adapters from settings. The embedded SQLite default is migrated on start.
 
     An adapter passed in (a test's fake) replaces the one settings would build; bootstrap closes
-    only what it built.
+    only what it built. The job queue: arq on REDIS_URL, else the in-process queue (started by
+    `Services.start_background`).
     """
     from core.outbound.fsrs import FsrsScheduler
     from core.outbound.postgres.database import Database
@@ -149,6 +210,8 @@ async def bootstrap(
         speech = _speech(settings, closers)
     if media is None:
         media = _media(settings, closers)
+    if queue is None:
+        queue = _queue(settings, closers)
 
     async def close() -> None:
         try:
@@ -173,7 +236,20 @@ async def bootstrap(
         language_model=language_model,
         speech=speech,
         media=media,
+        queue=queue,
+        job_timings=job_timings,
     )
+
+
+def _queue(settings: Settings, closers: list[Closer]) -> JobQueue:
+    """The arq queue on Redis when REDIS_URL is set (a `langlearn worker` runs the jobs), else in this process."""
+    if settings.REDIS_URL is None:
+        return InProcessJobQueue()  # closed by Services.aclose through its background
+    from core.outbound.jobs.arq_queue import ArqJobQueue  # arq/redis only when used
+
+    queue = ArqJobQueue(settings.REDIS_URL)
+    closers.append(queue.aclose)
+    return queue
 
 
 def _language_model(settings: Settings, closers: list[Closer]) -> LanguageModel | None:
