@@ -34,6 +34,8 @@ ACTIONS: dict[str, int] = {
     "pk.a": 1,  # subscribe to a pack slug
     "cf.y": 1,  # confirm a pending action (token)
     "cf.n": 1,  # cancel a pending action (token)
+    "jb.w": 1,  # Add all words of a delivered article (job id)
+    "rm.r": 0,  # Review, on a reminder
 }
 
 _PART = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
