@@ -88,6 +88,14 @@ def _configure_packs(parser: argparse.ArgumentParser) -> None:
     _database_option(lister)
 
 
+def _configure_worker(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="health check: exit 0 when a worker on REDIS_URL reported in the last minute, else 1",
+    )
+
+
 def _configure_nothing(parser: argparse.ArgumentParser) -> None:
     """Subcommands without options."""
 
@@ -103,6 +111,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "upgrade the database schema to the latest version", _database_option, "bots.cli:run_migrate"
     ),
     "packs": Subcommand("import and list word packs", _configure_packs, "bots.cli:run_packs"),
+    "worker": Subcommand(
+        "run the background worker (arq on REDIS_URL): articles, speech, reminders",
+        _configure_worker,
+        "bots.cli:run_worker",
+    ),
     "doctor": Subcommand(
         "show which platforms and providers are configured (never prints a secret)",
         _configure_nothing,
@@ -273,6 +286,37 @@ async def _list_packs(services: Services) -> int:
         state = "published" if pack.published else "draft"
         languages = f"{pack.target}→{pack.native}"
         print(f"{pack.slug:<24} {languages}  {pack.level}  {pack.entry_count:>6} words  {state:<9}  {pack.title}")
+    return EXIT_OK
+
+
+# --- worker ---------------------------------------------------------------------------------
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """`langlearn worker`: arq's worker with worker.main.WorkerSettings; `--check`: arq's health check."""
+    import asyncio
+
+    from arq.worker import async_check_health
+    from arq.worker import run_worker as run_arq_worker
+
+    from worker.main import HEALTH_CHECK_INTERVAL_S, WorkerSettings, redis_settings_from, worker_options
+
+    settings = load_settings()
+    try:
+        redis = redis_settings_from(settings)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.check:
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        redis.conn_retries = 0
+        try:
+            return asyncio.run(async_check_health(redis))
+        except Exception as exc:  # Redis unreachable: unhealthy, said in one line without the URL
+            print(f"langlearn: worker health check failed: Redis unreachable ({type(exc).__name__})", file=sys.stderr)
+            return EXIT_FAILURE
+    configure_logging(settings)
+    logger.info("worker starting (health check every %d s)", HEALTH_CHECK_INTERVAL_S)
+    run_arq_worker(WorkerSettings, **worker_options(settings))  # type: ignore[arg-type]
     return EXIT_OK
 
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = set(Settings.model_fields)
 # Variables compose itself reads that are not langlearn settings (documented in the file's header).
 COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
-APP_SERVICES = {"migrate": "langlearn migrate", "telegram": "langlearn telegram"}
+APP_SERVICES = {"migrate": "langlearn migrate", "telegram": "langlearn telegram", "worker": "langlearn worker"}
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +87,15 @@ def test_the_telegram_bot_starts_after_a_successful_migration(services: dict[str
     assert depends["redis"]["condition"] == "service_healthy"
     assert depends["minio"]["condition"] == "service_healthy"
     assert services["telegram"]["restart"] == "unless-stopped"
+
+
+def test_the_worker_starts_after_a_successful_migration_with_arqs_health_check(services: dict[str, Any]) -> None:
+    worker = services["worker"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["healthcheck"]["test"] == ["CMD", "langlearn", "worker", "--check"]
+    assert environment(worker)["REDIS_URL"] == "redis://redis:6379/0"
+    assert worker["restart"] == "unless-stopped"
 
 
 def test_backing_services(services: dict[str, Any]) -> None:
