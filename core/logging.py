@@ -28,6 +28,9 @@ _MIN_SECRET_LENGTH = 4
 _URL_SETTINGS = ("DATABASE_URL", "REDIS_URL", "STORAGE_ENDPOINT_URL")
 _NOISY_LIBRARIES = {
     "httpx": logging.WARNING,
+    "httpx2": logging.WARNING,  # anthropic 2.x and google-genai 3.x: "HTTP Request: POST <url>" at INFO
+    "anthropic": logging.WARNING,
+    "google_genai": logging.WARNING,
     "httpcore": logging.WARNING,
     "urllib3": logging.WARNING,
     "deepl": logging.WARNING,

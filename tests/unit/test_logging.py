@@ -115,10 +115,11 @@ def test_log_level_and_quiet_libraries() -> None:
 
     stream = configured(LOG_LEVEL="debug")
     logging.getLogger("langlearn.test").debug("debug shown")
-    logging.getLogger("httpx").info("HTTP Request: POST https://api.telegram.org/bot.../getUpdates")
+    for library in ("httpx", "httpx2"):  # httpx2: the anthropic and google-genai SDKs' client
+        logging.getLogger(library).info("HTTP Request: POST https://api.telegram.org/bot.../getUpdates")
+        assert logging.getLogger(library).getEffectiveLevel() == logging.WARNING
     assert "debug shown" in stream.getvalue()
     assert "HTTP Request" not in stream.getvalue()
-    assert logging.getLogger("httpx").getEffectiveLevel() == logging.WARNING
 
 
 def test_unknown_level_falls_back_to_info_and_says_so() -> None:
