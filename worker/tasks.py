@@ -54,7 +54,7 @@ async def run_job(ctx: WorkerContext, job_id: str) -> str | None:
         job = await _jobs(ctx).run(job_id, ctx["messengers"])
     except Exception as exc:
         defer = retry_delay(ctx.get("job_try", 1), ctx.get("retry_base_s", RETRY_BASE_S))
-        logger.warning("job %s: %s; retrying in %.0f s", job_id, _describe(exc), defer)
+        logger.warning("job %s: %s; retrying in %.3g s", job_id, _describe(exc), defer)
         raise Retry(defer=defer) from exc
     return None if job is None else job.status.value
 

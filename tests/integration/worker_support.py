@@ -1,0 +1,223 @@
+"""What the worker tests share: Redis, the local provider servers, services from the real
+composition root, a learner, and an arq worker run in-process.
+
+- `redis_url` fixture: TEST_REDIS_URL, default `redis://127.0.0.1:6379/11` (a database number of
+  these tests; only it is flushed, before each test). Unreachable: the test fails, it never skips.
+- `providers` fixture: local Anthropic, Gemini and DeepL servers (the real SDKs talk to them),
+  the Anthropic one answering ARTICLE to the forced `write_article` tool.
+- `job_settings(...)`: Settings pointing at them, Postgres and Redis; `open_job_services(settings)`:
+  `bootstrap(settings)` with the provider clients' retries made fast (a constructor argument, not
+  a setting).
+- `run_worker(services, messengers, redis_url)`: arq's Worker in burst mode (the testing.md recipe)
+  with the worker's own task functions, until the queue is empty.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from arq.connections import ArqRedis
+from arq.worker import Worker
+
+from core.bootstrap import Services, bootstrap
+from core.config import Settings
+from core.domain.models import JobKind, Learner
+from core.domain.ports import Messenger
+from core.domain.services import JobTimings
+from core.outbound._retry import RetryPolicy
+from core.outbound.anthropic import AnthropicLanguageModel
+from core.outbound.gemini import GeminiSpeech
+from core.outbound.jobs.arq_queue import redis_settings
+from tests.servers.anthropic_server import AnthropicServer
+from tests.servers.deepl_server import DeepLServer
+from tests.servers.gemini_server import GeminiServer
+from worker.main import run_job_function, shutdown, startup
+
+DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/11"
+FAST_RETRIES = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05)
+
+ARTICLE: dict[str, Any] = {
+    "title": "Un día en el mercado",
+    "text": "Hoy voy al mercado. Compro pan y fruta.",
+    "new_words": [{"term": "mercado", "translation": "market"}, {"term": "fruta", "translation": "fruit"}],
+}
+GLOSSARY = {
+    "Un día en el mercado": "A day at the market",
+    "Hoy voy al mercado. Compro pan y fruta.": "Today I go to the market. I buy bread and fruit.",
+}
+ANA_ID = "1001"
+
+
+def test_redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
+
+
+test_redis_url.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The tests' Redis database, emptied first."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    url = test_redis_url()
+    client = Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        await client.flushdb()
+    except (RedisError, OSError) as exc:
+        pytest.fail(f"Redis not reachable at {url.rsplit('@', 1)[-1]}: start it (see README). ({exc})", pytrace=False)
+    finally:
+        await client.aclose()
+    yield url
+
+
+@dataclass
+class Providers:
+    anthropic: AnthropicServer
+    gemini: GeminiServer
+    deepl: DeepLServer
+
+
+@pytest.fixture
+async def providers() -> AsyncIterator[Providers]:
+    anthropic, gemini, deepl = AnthropicServer(), GeminiServer(), DeepLServer(glossary=GLOSSARY)
+    for server in (anthropic, gemini, deepl):
+        await server.start()
+    anthropic.tool_input = ARTICLE
+    try:
+        yield Providers(anthropic, gemini, deepl)
+    finally:
+        for server in (anthropic, gemini, deepl):
+            await server.stop()
+
+
+def job_settings(pg_url: str, redis_url: str | None, providers: Providers, media_dir: Path, **extra: Any) -> Settings:
+    """Settings of a bot or worker on these services (no .env)."""
+    values: dict[str, Any] = {
+        "DATABASE_URL": pg_url,
+        "REDIS_URL": redis_url,
+        "ANTHROPIC_API_KEY": providers.anthropic.api_key,
+        "ANTHROPIC_BASE_URL": providers.anthropic.url,
+        "GEMINI_API_KEY": providers.gemini.api_key,
+        "GEMINI_BASE_URL": providers.gemini.url,
+        "DEEPL_API_KEY": providers.deepl.api_key,
+        "DEEPL_SERVER_URL": providers.deepl.url,
+        "MEDIA_DIR": str(media_dir),
+        **extra,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def open_job_services(settings: Settings, *, job_timings: JobTimings | None = None) -> Services:
+    """`bootstrap(settings)`, with the Anthropic and Gemini clients retrying fast (4 attempts)."""
+    assert settings.ANTHROPIC_API_KEY is not None and settings.GEMINI_API_KEY is not None
+    model = AnthropicLanguageModel(
+        settings.ANTHROPIC_API_KEY.get_secret_value(),
+        settings.ANTHROPIC_MODEL,
+        settings.ANTHROPIC_BASE_URL,
+        retry=FAST_RETRIES,
+        timeout_s=10,
+    )
+    speech = GeminiSpeech(
+        settings.GEMINI_API_KEY.get_secret_value(),
+        settings.GEMINI_TTS_MODEL,
+        settings.GEMINI_BASE_URL,
+        retry=FAST_RETRIES,
+        timeout_s=10,
+    )
+    services = await bootstrap(settings, language_model=model, speech=speech, job_timings=job_timings)
+
+    close_services = services._close
+
+    async def close() -> None:
+        try:
+            if close_services is not None:
+                await close_services()
+        finally:
+            await model.aclose()
+            await speech.aclose()
+
+    services._close = close
+    return services
+
+
+async def learner(services: Services, user_id: str = ANA_ID, level: str = "A2") -> Learner:
+    """A Telegram learner (private chat id = user id) learning Spanish from English."""
+    found, _created = await services.accounts.ensure_learner("telegram", user_id, "Ana")
+    await services.languages.set_pair(found.id, "es", "en", level)
+    return found
+
+
+async def request_article(services: Services, who: Learner, messenger: Messenger, topic: str = "el mercado") -> Any:
+    """What the chat layer does on /article: the job row, the status line, the queue."""
+    from core.domain.models import DeliveryAddress
+
+    assert services.jobs is not None
+    address = DeliveryAddress("telegram", ANA_ID, ANA_ID)
+    return await services.jobs.request(who.id, JobKind.ARTICLE, {"topic": topic}, address, messenger=messenger)
+
+
+def make_worker(
+    services: Services,
+    messengers: Mapping[str, Messenger],
+    redis_url: str,
+    *,
+    pool: ArqRedis | None = None,
+    **options: Any,
+) -> Worker:
+    """The worker's own functions and hooks in arq's Worker, in burst mode, on these services."""
+    ctx: dict[str, Any] = {"services": services, "messengers": dict(messengers), "retry_base_s": 0.05}
+    kwargs: dict[str, Any] = {
+        "functions": [run_job_function()],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "burst": True,
+        "handle_signals": False,
+        "poll_delay": 0.01,
+        "keep_result": 0,
+        "ctx": ctx,
+        **options,
+    }
+    if pool is not None:
+        kwargs["redis_pool"] = pool
+    else:
+        kwargs["redis_settings"] = redis_settings(redis_url)
+    return Worker(**kwargs)
+
+
+async def run_worker(services: Services, messengers: Mapping[str, Messenger], redis_url: str, **options: Any) -> Worker:
+    """Run a burst worker until the queue is empty (deferred retries included); the worker, for its counts."""
+    worker = make_worker(services, messengers, redis_url, **options)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    return worker
+
+
+# --- the learner's chat -------------------------------------------------------------------------
+
+
+class RecordedChat:
+    """The learner's chat as a RecordingMessenger keeps it (texts after edits, voice messages)."""
+
+    def __init__(self) -> None:
+        from tests.fakes import RecordingMessenger
+
+        self.messenger = RecordingMessenger()
+
+    @property
+    def messengers(self) -> dict[str, Messenger]:
+        return {"telegram": self.messenger}
+
+    def texts(self) -> list[str]:
+        return [item.text for item in self.messenger.delivered if item.message.voice is None]
+
+    def voices(self) -> int:
+        return sum(item.message.voice is not None for item in self.messenger.delivered)
