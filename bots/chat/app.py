@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bots.chat import payloads
+from bots.chat import deliveries, payloads
 from bots.chat.commands import BY_NAME
 from bots.chat.context import Turn
 from bots.chat.errors import BUTTON_EXPIRED, NOT_YOUR_BUTTON, SOMETHING_WENT_WRONG, ChatNotice, user_message
@@ -27,6 +27,7 @@ from bots.chat.replies import Reply
 from core.bootstrap import Services, utc_now
 from core.domain.errors import DomainError
 from core.domain.models import AdminPolicy
+from core.domain.ports import Messenger
 from core.domain.services.conversation import TurnStart
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ _BUTTONS: dict[str, Handler] = {
     "pk.a": packs.button_subscribe,
     "cf.y": _confirmed,
     "cf.n": confirm.button_cancel,
+    "jb.w": deliveries.button_add_words,
+    "rm.r": deliveries.button_review,
 }
 
 # Commands that leave an open "What does X mean?" question open (/cancel and /stop close it themselves).
@@ -86,19 +89,28 @@ _FLOW_TEXT: dict[str, Handler] = {
 
 
 class ChatApp:
-    """Platform-neutral conversation layer used by Telegram, Discord and the console."""
+    """Platform-neutral conversation layer used by Telegram, Discord and the console.
+
+    `messengers` (per platform) send what does not fit a reply: the status line of a background
+    job as it is requested, and a voice message already synthesised. `speech_available` (offer
+    Listen on cards) defaults to whether speech is configured in `services`.
+    """
 
     def __init__(
         self,
         services: Services,
         admin_policy: AdminPolicy,
         *,
-        speech_available: bool = False,
+        speech_available: bool | None = None,
         clock: Callable[[], datetime] = utc_now,
+        messengers: Mapping[str, Messenger] | None = None,
     ) -> None:
         self._services = services
         self._admins = admin_policy
+        if speech_available is None:
+            speech_available = services.speech_clips is not None and services.speech_clips.configured
         self._speech_available = speech_available
+        self._messengers: dict[str, Messenger] = dict(messengers or {})
         self._clock = clock  # only for "due in 3h" texts; pass the services' clock in tests
         # One event per identity at a time in this process, so two quick presses of the same
         # button (Discord runs handlers concurrently) cannot both pass the "already reviewed" check.
@@ -154,6 +166,7 @@ class ChatApp:
             admins=self._admins,
             speech_available=self._speech_available,
             clock=self._clock,
+            messengers=self._messengers,
         )
         is_button = event.kind == EventKind.BUTTON
         try:
@@ -172,12 +185,17 @@ class ChatApp:
         """Duplicate guard, the learner behind the identity and their flow state: one transaction.
 
         The learner is created on first contact, but not by a personal button: only its own
-        learner has seen it, and after /delete_me a late press must not bring them back.
+        learner has seen it, and after /delete_me a late press must not bring them back. Buttons
+        on background results are PUBLIC (their sender has no owner tag) yet personal.
         """
         create = True
         if event.kind == EventKind.BUTTON:
             payload = payloads.decode(event.payload)
-            create = payload is not None and payload.owner == payloads.PUBLIC
+            create = (
+                payload is not None
+                and payload.owner == payloads.PUBLIC
+                and payload.action not in deliveries.PERSONAL_ACTIONS
+            )
         name = event.display_name.strip()[:MAX_DISPLAY_NAME] or event.user_id[:MAX_DISPLAY_NAME]
         return await self._services.conversation.begin_turn(
             event.platform, event.user_id, name, event.update_id, create

@@ -53,12 +53,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("settings", "/settings", "reminder, timezone, new cards per day, directions, audio", progress.cmd_settings),
     Command("export", "/export", "download all your data (JSON and an Anki CSV)", progress.cmd_export),
     Command("delete_me", "/delete_me", "delete everything about you", progress.cmd_delete_me),
-    # Background work and groups (a later issue wires them)
-    Command("listen", "/listen <text>", "hear a text read aloud (not available yet)", _NOT_YET),
-    Command("article", "/article [topic]", "a short text at your level (not available yet)", _NOT_YET),
+    # Listening, reading, stories (background work)
+    Command("listen", "/listen <text>", "hear a text read aloud (up to 300 characters)", background.cmd_listen),
+    Command(
+        "article",
+        "/article [topic]",
+        "a short text at your level, translated and read aloud",
+        background.cmd_article,
+    ),
+    Command("jobs", "/jobs", "your recent articles and voice messages, and their state", background.cmd_jobs),
+    # A later issue wires these
     Command("adventure", "/adventure [theme]", "a story you steer (not available yet)", _NOT_YET),
     Command("adventure_end", "/adventure_end", "end the story (not available yet)", _NOT_YET),
-    Command("jobs", "/jobs", "your background jobs (not available yet)", _NOT_YET),
     Command("quiz", "/quiz [pack] [rounds]", "a quiz race in a group (not available yet)", _NOT_YET, personal=False),
     Command("leaderboard", "/leaderboard", "the group's scores (not available yet)", _NOT_YET, personal=False),
     # Admin (admin users, in the admin channel)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bots.chat.events import Event
 from bots.chat.payloads import Payload
 from core.bootstrap import Services
-from core.domain.models import AdminPolicy, ConversationState, Learner
+from core.domain.models import AdminPolicy, ConversationState, DeliveryAddress, Learner
+from core.domain.ports import Messenger
 
 OFFERS = "offers"  # conversation data key: offered terms by offer id
 
@@ -27,10 +28,26 @@ class Turn:
     speech_available: bool
     clock: Callable[[], datetime]
     payload: Payload | None = None  # decoded button data, for button events
+    messengers: Mapping[str, Messenger] = field(default_factory=dict)  # per platform, for background results
 
     @property
     def learner_id(self) -> str:
         return self.learner.id
+
+    @property
+    def messenger(self) -> Messenger | None:
+        """The messenger of the event's platform: background work (and a cached voice message) goes through it."""
+        return self.messengers.get(self.event.platform)
+
+    @property
+    def address(self) -> DeliveryAddress:
+        """Where background results for this learner go: this chat, or their private chat from a group.
+
+        (A user's private chat id is their user id on Telegram and in the console.)
+        """
+        event = self.event
+        chat_id = event.user_id if event.is_group else event.chat_id
+        return DeliveryAddress(platform=event.platform, chat_id=chat_id, user_id=event.user_id)
 
     @property
     def flow(self) -> str | None:

@@ -9,7 +9,12 @@ ownership through the service (`JobService.get` refuses someone else's job).
 
 from __future__ import annotations
 
-from bots.chat import payloads
+from bots.chat import payloads, render
+from bots.chat.context import Turn
+from bots.chat.errors import BUTTON_EXPIRED, NOT_YOUR_BUTTON, ChatNotice
+from bots.chat.flows import review
+from bots.chat.replies import Reply
+from core.domain.errors import NotFound
 from core.domain.models import ActionButton
 
 # ActionButton.action -> chat-layer payload action
@@ -32,3 +37,42 @@ def button_payload(button: ActionButton) -> str:
         raise ValueError(f"no chat-layer action for button action {button.action!r}")
     args = (button.ref,) if payloads.ACTIONS[action] else ()
     return payloads.encode(action, payloads.PUBLIC, *args)
+
+
+# --- presses ---------------------------------------------------------------------------------
+
+
+async def button_add_words(turn: Turn) -> list[Reply]:
+    """Add all words: the article's new words join the learner's bank; a second press adds nothing."""
+    assert turn.payload is not None
+    job_id = turn.payload.args[0]
+    jobs, articles = turn.services.jobs, turn.services.articles
+    if jobs is None or articles is None:
+        raise ChatNotice(BUTTON_EXPIRED)
+    try:
+        job = await jobs.get(turn.learner_id, job_id)
+        words = await articles.new_words(turn.learner_id, job_id)
+    except NotFound:
+        raise ChatNotice(NOT_YOUR_BUTTON) from None
+    if not words:
+        raise ChatNotice("This article has no new words to add.")
+    target, native = str(job.params.get("target", "")), str(job.params.get("native", ""))
+    pair = await turn.services.languages.find_active_pair(turn.learner_id)
+    if pair is None or (pair.target, pair.native) != (target, native):
+        return [
+            Reply(
+                text=f"These words are {render.language_name(target)} → {render.language_name(native)}: "
+                f"switch with /language {target} {native}, then press Add all words again."
+            )
+        ]
+    lines = [f"{term} = {translation}" for term, translation in words]
+    result = await turn.services.vocabulary.add_words(turn.learner_id, lines, source="article")
+    if not result.added and not result.needs_translation and not result.rejected:
+        text = f"Nothing new: you already have all {render.words(len(words))} of this article."
+        return [Reply(text=text, notice=text)]
+    return [Reply(text=render.add_result(result) + "\n\nThey're ready for /review.")]
+
+
+async def button_review(turn: Turn) -> list[Reply]:
+    """Review, on a reminder: start (or continue) a review session."""
+    return await review.cmd_review(turn)

@@ -155,6 +155,7 @@ def offer_term(learner_id: str, offer_id: str, term: str) -> Reply:
 
 
 def card_front(learner_id: str, card_id: str, seq: int, front: str, answer_language: str, speech: bool) -> Reply:
+    """The card's front; `speech`: with Listen (a front in the language learnt: recognition cards)."""
     buttons = [Button("Show answer", encode("rv.s", learner_id, card_id, seq))]
     if speech:
         buttons.append(Button("Listen", encode("rv.l", learner_id, card_id)))
@@ -167,13 +168,19 @@ def card_sides(front: str, back: str, context: str | None) -> str:
     return f"{front} → {back}{seen}"
 
 
-def card_back(learner_id: str, card_id: str, seq: int, sides: str, intervals: dict[Rating, timedelta]) -> Reply:
+def card_back(
+    learner_id: str, card_id: str, seq: int, sides: str, intervals: dict[Rating, timedelta], *, listen: bool = False
+) -> Reply:
+    """The card's two sides with the rating buttons; `listen`: a Listen row (production cards, once answered)."""
     buttons = [
         Button(f"{RATING_NAMES[r]} · {interval_label(intervals[r])}", encode("rv.r", learner_id, card_id, seq, int(r)))
         for r in (Rating.AGAIN, Rating.HARD, Rating.GOOD, Rating.EASY)
         if r in intervals
     ]
-    return Reply(text=f"{sides}\nHow well did you know it?", buttons=rows(buttons, 4), edit=True)
+    button_rows = rows(buttons, 4)
+    if listen:
+        button_rows.append([Button("Listen", encode("rv.l", learner_id, card_id))])
+    return Reply(text=f"{sides}\nHow well did you know it?", buttons=button_rows, edit=True)
 
 
 def rated(sides: str, rating: Rating, interval: timedelta) -> Reply:

@@ -8,6 +8,10 @@
 Each update: `convert` -> (download the file) -> `ChatApp.handle` -> `render.plan` -> `Sender`.
 A button press is always answered (its toast, or nothing); "typing…" shows while an answer
 takes longer than half a second.
+
+Background work (articles, voice messages, reminders) is delivered through `self.messenger`, a
+`TelegramMessenger` on the application's own Bot (rate-limited like every answer). At start the bot
+hands it to `Services.start_background`: with no REDIS_URL the jobs run in this process.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from bots.chat.events import Attachment
 from bots.chat.replies import Reply
 from bots.telegram import render
 from bots.telegram.convert import TOO_BIG, Download, Incoming, convert, ordering_key
+from bots.telegram.messenger import TelegramMessenger
 from bots.telegram.polling import ALLOWED_UPDATES, Poller
 from bots.telegram.sender import Sender
 from bots.telegram.text import escape
@@ -107,7 +112,11 @@ class TelegramBot:
         if limiter is not None:
             builder = builder.rate_limiter(limiter)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self._chat = ChatApp(services, admin_policy(settings), speech_available=False, clock=clock)
+        # Background results (job status lines, voice messages) go out through the bot's own Bot.
+        self.messenger = TelegramMessenger(self.application.bot)
+        self._chat = ChatApp(
+            services, admin_policy(settings), clock=clock, messengers={self.messenger.platform: self.messenger}
+        )
         self._sender = Sender(self.application.bot)
         self._poll_timeout = poll_timeout
         self._poller: Poller | None = None
@@ -152,6 +161,8 @@ class TelegramBot:
                 )
                 self._poller.start()
                 logger.info("@%s is polling %s for updates", self.username, self._root)
+            # In-process jobs (no REDIS_URL) run here and deliver through this bot; with arq a no-op.
+            self._services.start_background({self.messenger.platform: self.messenger})
         except TelegramError as exc:
             await self._cancel_warm_up()
             await self.application.shutdown()

@@ -13,6 +13,7 @@ from typing import Any
 from bots.chat import render
 from bots.chat.context import Turn
 from bots.chat.errors import BUTTON_EXPIRED, ChatNotice
+from bots.chat.flows import background
 from bots.chat.replies import Reply
 from core.domain.errors import AlreadyReviewed, NotFound
 from core.domain.models import ConversationState, DueCard, Rating, ReviewMode, ReviewOutcome
@@ -55,14 +56,21 @@ def _showing(data: dict[str, Any], card: DueCard) -> dict[str, Any]:
         "back": card.back,
         "context": card.context,
         "answer_language": card.answer_language,
+        "target_language": card.target_language,
         "shown": False,
     }
 
 
 def _front(turn: Turn, card: DueCard) -> Reply:
     seq = int(turn.state.data["seq"])
-    speech = turn.speech_available
+    speech = turn.speech_available and card.answer_language != card.target_language  # a front in the language learnt
     return render.card_front(turn.learner_id, card.card.id, seq, card.front, card.answer_language, speech)
+
+
+def _recognition(data: dict[str, Any]) -> bool | None:
+    """Whether the card on screen shows the language learnt on its front (None: a session saved before it was known)."""
+    target = data.get("target_language")
+    return None if target is None else data.get("answer_language") != target
 
 
 def _shown_due(data: dict[str, Any]) -> datetime | None:
@@ -123,7 +131,8 @@ async def button_show_answer(turn: Turn) -> list[Reply]:
         )
     except NotFound:
         return await _card_gone(turn, data)
-    return [render.card_back(turn.learner_id, card_id, int(data["seq"]), _sides(data), intervals)]
+    listen = turn.speech_available and _recognition(data) is False  # production: the answer is in the language learnt
+    return [render.card_back(turn.learner_id, card_id, int(data["seq"]), _sides(data), intervals, listen=listen)]
 
 
 async def button_rate(turn: Turn) -> list[Reply]:
@@ -153,10 +162,27 @@ async def button_rate(turn: Turn) -> list[Reply]:
 
 
 async def button_listen(turn: Turn) -> list[Reply]:
-    """Listen: cards are not narrated yet (speech arrives with a later issue)."""
-    if turn.flow != REVIEW or turn.state.data.get("card_id") != (turn.payload.args[0] if turn.payload else None):
-        raise ChatNotice(SESSION_OVER if turn.flow != REVIEW else ALREADY_REVIEWED)
-    return [render.notice("Listening to cards is not available yet.")]
+    """Listen: the card's word in the language learnt, as a voice message (the session does not move).
+
+    Recognition cards read their front; production cards read their answer, once it is shown.
+    """
+    assert turn.payload is not None
+    data = turn.state.data
+    if turn.flow != REVIEW:
+        raise ChatNotice(SESSION_OVER)
+    if data.get("card_id") != turn.payload.args[0]:
+        raise ChatNotice(ALREADY_REVIEWED)
+    recognition = _recognition(data)
+    if recognition is None:  # an older session: its front is in the language learnt unless the answer is
+        pair = await turn.services.languages.active_pair(turn.learner_id)
+        recognition, language = data.get("answer_language") != pair.target, pair.target
+    else:
+        language = str(data["target_language"])
+    if recognition:
+        return await background.speak(turn, str(data.get("front", "")), language, pressed=True)
+    if not data.get("shown"):
+        raise ChatNotice("Answer first: Listen reads the answer of this card.")
+    return await background.speak(turn, str(data.get("back", "")), language, pressed=True)
 
 
 async def text_in_review(turn: Turn) -> list[Reply]:

@@ -37,12 +37,13 @@ async def test_a_card_with_show_answer_then_rating_buttons_with_intervals(cw: Ch
     assert card.due == cw.clock() + timedelta(minutes=10)
 
 
-async def test_listen_is_offered_only_when_speech_is_configured() -> None:
-    cw = build_chat_world(speech=True)
+async def test_listen_is_offered_when_speech_is_said_to_be_available() -> None:
+    cw = build_chat_world(speech=True)  # but these services have no synthesizer: the press says which setting
     await ready(cw.chat)
     front = await cw.chat.send("/review")
     assert labels(front) == ["Show answer", "Listen"]
-    assert texts(await cw.chat.press("Listen")) == ["Listening to cards is not available yet."]
+    assert texts(await cw.chat.press("Listen")) == ["Speech is not configured: set GEMINI_API_KEY to enable it."]
+    # (tests/unit/chat/test_chat_background.py: Listen with speech configured)
 
 
 async def test_typed_answers_are_graded_exact_near_and_wrong(cw: ChatWorld) -> None:
