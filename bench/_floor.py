@@ -4,8 +4,9 @@ Mirrors, statement for statement and transaction for transaction, what the real 
 this file was written (captured with before_cursor_execute; review_loop.py prints the current
 capture in its JSON line, so a drift shows):
 
-every press   T1 INSERT processed_update … ON CONFLICT DO NOTHING; SELECT learner JOIN chat_identity;
-                 SELECT conversation_state; COMMIT                      (ConversationService.begin_turn)
+every press      WITH mark AS (INSERT processed_update … ON CONFLICT DO NOTHING RETURNING 1) SELECT
+                 fresh, learner JOIN chat_identity, conversation_state: ONE statement on its own, no
+                 transaction block (ConversationService.begin_turn → open_turn in a read-only unit)
 /review          SELECT next due card of the active pair (joins; the pair found by a subquery), on its
                  own: no transaction (ReviewService.next_card reads with a read-only unit of work)
               T2 INSERT conversation_state … ON CONFLICT DO UPDATE; COMMIT
@@ -34,12 +35,12 @@ import asyncpg
 
 _update_ids = itertools.count(1)
 
-INSERT_UPDATE = """INSERT INTO processed_update (platform, update_key, created_at) VALUES ($1, $2, $3)
-ON CONFLICT (platform, update_key) DO NOTHING"""
-LEARNER_BY_IDENTITY = """SELECT l.id, l.display_name, l.timezone, l.reminder_time, l.new_cards_per_day, l.directions,
-l.audio_on_cards, l.desired_retention, l.fsrs_parameters, l.created_at FROM learner l
-JOIN chat_identity i ON i.learner_id = l.id WHERE i.platform = $1 AND i.platform_user_id = $2"""
-CONVERSATION = "SELECT learner_id, flow, data, updated_at FROM conversation_state WHERE learner_id = $1"
+OPEN_TURN = """WITH mark AS (INSERT INTO processed_update (platform, update_key, created_at) VALUES ($1, $3, $4)
+ON CONFLICT (platform, update_key) DO NOTHING RETURNING 1)
+SELECT EXISTS (SELECT 1 FROM mark) AS fresh, l.id, l.display_name, l.timezone, l.reminder_time, l.new_cards_per_day,
+l.directions, l.audio_on_cards, l.desired_retention, l.fsrs_parameters, l.created_at, c.learner_id, c.flow, c.data,
+c.updated_at FROM (SELECT 1) AS turn LEFT JOIN (learner l JOIN chat_identity i ON i.learner_id = l.id
+AND i.platform = $1 AND i.platform_user_id = $2) ON true LEFT JOIN conversation_state c ON c.learner_id = l.id"""
 CARD = """SELECT id, learner_id, pair_id, entry_id, direction, state, step, stability, difficulty, due, last_review,
 created_at, suspended, queue FROM flashcard WHERE id = $1"""
 NEXT_DUE = """SELECT f.id, f.learner_id, f.pair_id, f.entry_id, f.direction, f.state, f.step, f.stability,
@@ -85,12 +86,9 @@ def _now() -> datetime:
 
 
 async def _incoming(conn: asyncpg.Connection, learner: FloorLearner) -> None:
-    """T1: duplicate guard, who is this, which flow are they in — one transaction."""
-    async with conn.transaction():
-        await conn.execute(INSERT_UPDATE, learner.platform, str(next(_update_ids)), _now())
-        row = await conn.fetchrow(LEARNER_BY_IDENTITY, learner.platform, learner.platform_user_id)
-        assert row is not None
-        await conn.fetchrow(CONVERSATION, learner.learner_id)
+    """Duplicate guard, who is this, which flow are they in: one statement, committed on its own."""
+    row = await conn.fetchrow(OPEN_TURN, learner.platform, learner.platform_user_id, f"floor-{next(_update_ids)}", _now())
+    assert row is not None and row["fresh"] and row["id"] is not None
 
 
 def _showing(learner: FloorLearner) -> str:

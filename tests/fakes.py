@@ -38,6 +38,7 @@ from core.domain.models import (
     LanguagePair,
     Learner,
     LearnerSettings,
+    OpenedTurn,
     OutgoingMessage,
     Pack,
     PackEntry,
@@ -473,6 +474,20 @@ class FakeConversationRepository:
         refuse_nul(state.flow, repr(state.data))
         self._s.conversations[state.learner_id] = _copy(state)
 
+    async def open_turn(
+        self, platform: str, platform_user_id: str, update_key: str | None, now: datetime
+    ) -> OpenedTurn:
+        if update_key is not None:
+            refuse_nul(update_key)
+            if (platform, update_key) in self._s.processed_updates:
+                return OpenedTurn(fresh=False)
+            self._s.processed_updates.add((platform, update_key))
+        identity = self._s.identities.get((platform, platform_user_id))
+        if identity is None:
+            return OpenedTurn(fresh=True)
+        learner = _copy(self._s.learners[identity.learner_id])
+        return OpenedTurn(fresh=True, learner=learner, state=await self.get(learner.id))
+
 
 class FakeProcessedUpdateRepository:
     def __init__(self, store: InMemoryStore) -> None:
@@ -683,7 +698,9 @@ class FakeUnitOfWork:
         self._begin()
 
     def _begin(self) -> None:
-        working = _copy(self._factory.store)
+        # read_only: statements on their own, as the SQL adapter runs them (AUTOCOMMIT), so
+        # `open_turn`'s update mark is stored at once; everything else in it only reads.
+        working = self._factory.store if self.read_only else _copy(self._factory.store)
         self._working = working
         self.learners = FakeLearnerRepository(working)
         self.pairs = FakeLanguagePairRepository(working)

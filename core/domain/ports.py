@@ -25,6 +25,7 @@ from core.domain.models import (
     LanguagePair,
     Learner,
     LearnerSettings,
+    OpenedTurn,
     OutgoingMessage,
     Pack,
     PackEntry,
@@ -158,6 +159,15 @@ class PackRepository(Protocol):
 class ConversationRepository(Protocol):
     async def get(self, learner_id: str) -> ConversationState: ...
     async def save(self, state: ConversationState) -> None: ...
+    async def open_turn(
+        self, platform: str, platform_user_id: str, update_key: str | None, now: datetime
+    ) -> OpenedTurn:
+        """Mark `update_key` processed (when given) and read the identity's learner and flow state.
+
+        Meant for a `read_only` unit of work, where the mark commits on its own: on Postgres it is
+        ONE statement (one round trip, no BEGIN/COMMIT) on every incoming event.
+        """
+        ...
 
 
 class ProcessedUpdateRepository(Protocol):
@@ -211,7 +221,8 @@ class UnitOfWorkFactory(Protocol):
 
     `uow(read_only=True)` is for work that only reads: an adapter may run each statement on its
     own (no BEGIN/ROLLBACK round trips), so each sees the latest committed data, as statements do
-    in a READ COMMITTED transaction. Such a unit of work must not write; `commit` refuses.
+    in a READ COMMITTED transaction. Its one permitted write is `conversations.open_turn`'s
+    idempotent update mark, which then commits by itself; `commit` refuses.
     """
 
     def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...

@@ -56,8 +56,9 @@ def _compiled(statement: Any, keys: list[str] | None = None) -> str:
 def test_the_hand_written_sql_is_what_sqlalchemy_compiles() -> None:
     conversation_keys = ["learner_id", "flow", "data", "updated_at"]
     event_keys = [column.name for column in reviews._event.columns]
-    assert _compiled(updates._mark("postgresql"), ["platform", "update_key", "created_at"]) == hot_sql.MARK_PROCESSED
-    assert _compiled(learners._BY_IDENTITY) == hot_sql.LEARNER_BY_IDENTITY
+    mark_keys = ["platform", "update_key", "created_at"]
+    assert _compiled(updates.mark_statement("postgresql"), mark_keys) == hot_sql.MARK_PROCESSED
+    assert _compiled(learners.BY_IDENTITY) == hot_sql.LEARNER_BY_IDENTITY
     assert _compiled(conversations._GET) == hot_sql.CONVERSATION
     assert _compiled(conversations._upsert("postgresql"), conversation_keys) == hot_sql.SAVE_CONVERSATION
     assert _compiled(cards._CARD_BY_ID) == hot_sql.CARD_BY_ID

@@ -851,6 +851,34 @@ async def test_mark_processed_reports_duplicates(db: Database) -> None:
     assert await count_rows(db, "processed_update") == 2
 
 
+async def test_open_turn_marks_the_update_and_reads_the_learner_and_state_in_a_read_only_unit(db: Database) -> None:
+    """One statement on Postgres, three in turn on SQLite: the same answers, and the mark is kept."""
+    seed = await seed_learner(db)
+    async with db.unit_of_work() as uow:  # alice is mid-review; bob has never saved a state
+        await uow.conversations.save(ConversationState(seed.learner.id, "review", {"card": "c1"}, T0))
+        await uow.commit()
+    bob = await seed_learner(db, "bob")
+
+    async with db.unit_of_work(read_only=True) as uow:
+        first = await uow.conversations.open_turn("telegram", "alice", "u-1", T0)
+        again = await uow.conversations.open_turn("telegram", "alice", "u-1", T0)  # a redelivery
+        other_platform = await uow.conversations.open_turn("discord", "alice", "u-1", T0)  # no such identity
+        no_key = await uow.conversations.open_turn("telegram", "bob", None, T0)
+        no_key_again = await uow.conversations.open_turn("telegram", "bob", None, T0)
+
+    assert first.fresh and first.learner == seed.learner
+    assert first.state == ConversationState(seed.learner.id, "review", {"card": "c1"}, T0)
+    assert not again.fresh and again.learner is None and again.state is None
+    assert other_platform.fresh and other_platform.learner is None and other_platform.state is None
+    assert no_key.fresh and no_key_again.fresh and no_key.learner == bob.learner
+    assert no_key.state == ConversationState(bob.learner.id, None, {})
+    # committed on their own (no commit in a read-only unit): a later transaction sees both marks
+    async with db.unit_of_work() as uow:
+        assert await uow.updates.mark_processed("telegram", "u-1") is False
+        assert await uow.updates.mark_processed("discord", "u-1") is False
+    assert await count_rows(db, "processed_update") == 2
+
+
 # --- unit of work -----------------------------------------------------------------------------
 
 

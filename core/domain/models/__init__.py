@@ -1,7 +1,7 @@
 """Plain dataclasses, one module per area. Ids are `str` (UUIDs converted at the repository boundary)."""
 
 from core.domain.models.accounts import AdminPolicy, ChatIdentity, Learner, LearnerSettings
-from core.domain.models.conversation import ConversationState
+from core.domain.models.conversation import ConversationState, OpenedTurn
 from core.domain.models.flashcards import (
     CardDirection,
     CardState,
@@ -56,6 +56,7 @@ __all__ = [
     "Learner",
     "LearnerSettings",
     "LearnerStats",
+    "OpenedTurn",
     "OutgoingMessage",
     "Pack",
     "PackEntry",

@@ -55,47 +55,39 @@ class ConversationService:
     async def begin_turn(
         self, platform: str, platform_user_id: str, display_name: str, update_key: str | None, create: bool
     ) -> TurnStart:
-        """Everything an incoming event needs before its handler runs, in ONE transaction.
+        """Everything an incoming event needs before its handler runs, in one round trip on Postgres.
 
         Marks `update_key` processed (a duplicate returns DUPLICATE), finds the learner behind the
-        identity (creating them with the defaults of AccountService.ensure_learner when `create`),
-        and loads their flow state. One commit at most (only when something was written): this
-        replaces marking, find/ensure_learner and load in three units of work per event.
-
-        Concurrent first contacts: the unique identity makes one transaction win; the loser's whole
-        transaction (update mark included) rolls back and is run once more, finding the winner.
+        identity and loads their flow state: `open_turn` in a read-only unit of work, where the
+        mark commits on its own (no BEGIN/COMMIT). A handling that then fails is undone by
+        `forget_delivery`, as before. Only a first contact (`create`) needs a transaction more, for
+        the learner and their identity; a concurrent first contact makes one of them win (the
+        unique identity) and the other reads the winner.
         """
+        async with self._uow(read_only=True) as uow:
+            opened = await uow.conversations.open_turn(platform, platform_user_id, update_key, self._clock())
+        if not opened.fresh:
+            return DUPLICATE
+        if opened.learner is not None:
+            return TurnStart(learner=opened.learner, state=opened.state)
+        if not create:
+            return TurnStart()
         try:
-            return await self._begin_turn(platform, platform_user_id, display_name, update_key, create)
+            return await self._first_contact(platform, platform_user_id, display_name)
         except Conflict:
-            return await self._begin_turn(platform, platform_user_id, display_name, update_key, create)
+            return await self._first_contact(platform, platform_user_id, display_name)
 
-    async def _begin_turn(
-        self, platform: str, platform_user_id: str, display_name: str, update_key: str | None, create: bool
-    ) -> TurnStart:
+    async def _first_contact(self, platform: str, platform_user_id: str, display_name: str) -> TurnStart:
         async with self._uow() as uow:
-            if update_key is not None and not await uow.updates.mark_processed(platform, update_key):
-                return DUPLICATE
             learner = await uow.learners.get_by_identity(platform, platform_user_id)
-            created = learner is None and create
-            if learner is None:
-                if not create:
-                    await _commit_if(uow, update_key is not None)
-                    return TurnStart()
-                learner = await self._create(uow, platform, platform_user_id, display_name)
-                state = ConversationState(learner_id=learner.id, flow=None, data={})
-            else:
-                state = await uow.conversations.get(learner.id)
-            await _commit_if(uow, update_key is not None or created)
-            return TurnStart(learner=learner, state=state)
+            if learner is not None:  # a concurrent first contact made them meanwhile
+                return TurnStart(learner=learner, state=await uow.conversations.get(learner.id))
+            learner = await self._create(uow, platform, platform_user_id, display_name)
+            await uow.commit()
+        return TurnStart(learner=learner, state=ConversationState(learner_id=learner.id, flow=None, data={}))
 
     async def _create(self, uow: UnitOfWork, platform: str, platform_user_id: str, display_name: str) -> Learner:
         learner = new_learner(display_name, self._scheduler, self._clock)
         await uow.learners.add(learner, ChatIdentity(platform, platform_user_id, learner.id))
         return learner
 
-
-async def _commit_if(uow: UnitOfWork, wrote: bool) -> None:
-    """Commit only what was written: a read-only turn start ends with a rollback (no fdatasync)."""
-    if wrote:
-        await uow.commit()

@@ -33,6 +33,25 @@ LEARNER_BY_IDENTITY = (
     "learner.created_at \nFROM learner JOIN chat_identity ON chat_identity.learner_id = learner.id \n"
     "WHERE chat_identity.platform = $1::VARCHAR AND chat_identity.platform_user_id = $2::VARCHAR"
 )
+# Postgres only (SQLite has no INSERT in a WITH clause), so unlike the others it has no Core twin:
+# the SQLite path runs MARK_PROCESSED, LEARNER_BY_IDENTITY and CONVERSATION's Core statements in turn,
+# and tests/integration/test_open_turn.py checks both paths give the same answers. In a read-only
+# (AUTOCOMMIT) unit of work this is the whole start of a turn: one round trip, committed on its own.
+# $3 NULL (an event without an update id) marks nothing and is always fresh.
+OPEN_TURN = (
+    "WITH mark AS (INSERT INTO processed_update (platform, update_key, created_at) "
+    "SELECT $1::VARCHAR, $3::VARCHAR, $4::TIMESTAMP WITH TIME ZONE WHERE $3::VARCHAR IS NOT NULL "
+    "ON CONFLICT (platform, update_key) DO NOTHING RETURNING 1) "
+    "SELECT ($3::VARCHAR IS NULL OR EXISTS (SELECT 1 FROM mark)) AS fresh, "
+    "learner.id, learner.display_name, learner.timezone, learner.reminder_time, learner.new_cards_per_day, "
+    "learner.directions, learner.audio_on_cards, learner.desired_retention, learner.fsrs_parameters, "
+    "learner.created_at, conversation_state.learner_id, conversation_state.flow, conversation_state.data, "
+    "conversation_state.updated_at "
+    "FROM (SELECT 1) AS turn "
+    "LEFT JOIN (learner JOIN chat_identity ON chat_identity.learner_id = learner.id "
+    "AND chat_identity.platform = $1::VARCHAR AND chat_identity.platform_user_id = $2::VARCHAR) ON true "
+    "LEFT JOIN conversation_state ON conversation_state.learner_id = learner.id"
+)
 CONVERSATION = (
     "SELECT conversation_state.learner_id, conversation_state.flow, conversation_state.data, "
     "conversation_state.updated_at \nFROM conversation_state \nWHERE conversation_state.learner_id = $1::UUID"

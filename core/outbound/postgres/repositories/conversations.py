@@ -9,10 +9,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.domain.models import ConversationState
+from core.domain.models import ConversationState, OpenedTurn
 from core.outbound.postgres.entities import ConversationStateEntity
 from core.outbound.postgres.repositories import _asyncpg_hot as hot_sql
 from core.outbound.postgres.repositories._base import SqlRepository, dialect_insert, parse_id, table_of, to_uuid
+from core.outbound.postgres.repositories.learners import BY_IDENTITY, learner_from_row
+from core.outbound.postgres.repositories.updates import mark_statement
 
 _state = table_of(ConversationStateEntity)
 
@@ -41,6 +43,34 @@ class SqlConversationRepository(SqlRepository):
             else:
                 row = (await self._execute(_GET, {"learner_id": uid})).first()
         return ConversationState(learner_id, None, {}) if row is None else _to_model(row)
+
+    async def open_turn(
+        self, platform: str, platform_user_id: str, update_key: str | None, now: datetime
+    ) -> OpenedTurn:
+        """The mark, the learner and their state: one statement on Postgres, three in turn elsewhere."""
+        hot = await self._hot()
+        if hot is not None:
+            row = await hot.fetchrow(hot_sql.OPEN_TURN, platform, platform_user_id, update_key, hot_sql.utc(now))
+            values = tuple(row)
+            if not values[0]:
+                return OpenedTurn(fresh=False)
+            if values[1] is None:
+                return OpenedTurn(fresh=True)
+            learner = learner_from_row(values[1:11])
+            state = ConversationState(learner.id, None, {}) if values[11] is None else _to_model(values[11:15])
+            return OpenedTurn(fresh=True, learner=learner, state=state)
+        if update_key is not None:
+            marked = await self._execute(
+                mark_statement(self._dialect), {"platform": platform, "update_key": update_key, "created_at": now}
+            )
+            if marked.rowcount != 1:
+                return OpenedTurn(fresh=False)
+        params = {"platform": platform, "platform_user_id": platform_user_id}
+        found = (await self._execute(BY_IDENTITY, params)).first()
+        if found is None:
+            return OpenedTurn(fresh=True)
+        learner = learner_from_row(found)
+        return OpenedTurn(fresh=True, learner=learner, state=await self.get(learner.id))
 
     async def save(self, state: ConversationState) -> None:
         """Upsert in one statement (INSERT … ON CONFLICT (learner_id) DO UPDATE)."""

@@ -19,7 +19,7 @@ _identity = table_of(ChatIdentityEntity)
 
 # Every incoming event and every review reads a learner: built once, bound per call.
 _BY_ID = sa.select(_learner).where(_learner.c.id == sa.bindparam("learner_id"))
-_BY_IDENTITY = (
+BY_IDENTITY = (
     sa.select(_learner)
     .join(_identity, _identity.c.learner_id == _learner.c.id)
     .where(
@@ -35,7 +35,7 @@ class SqlLearnerRepository(SqlRepository):
         if uid is None:
             return None
         row = (await self._execute(_BY_ID, {"learner_id": uid})).first()
-        return None if row is None else _to_model(row)
+        return None if row is None else learner_from_row(row)
 
     async def get_by_identity(self, platform: str, platform_user_id: str) -> Learner | None:
         hot = await self._hot()
@@ -43,8 +43,8 @@ class SqlLearnerRepository(SqlRepository):
             row = await hot.fetchrow(hot_sql.LEARNER_BY_IDENTITY, platform, platform_user_id)
         else:
             params = {"platform": platform, "platform_user_id": platform_user_id}
-            row = (await self._execute(_BY_IDENTITY, params)).first()
-        return None if row is None else _to_model(row)
+            row = (await self._execute(BY_IDENTITY, params)).first()
+        return None if row is None else learner_from_row(row)
 
     async def add(self, learner: Learner, identity: ChatIdentity) -> None:
         """Insert both; Conflict when the identity already exists (a concurrent first message won).
@@ -85,7 +85,7 @@ class SqlLearnerRepository(SqlRepository):
             .where(_identity.c.learner_id == uid)
             .order_by(_identity.c.platform, _identity.c.platform_user_id)
         )
-        return [_identity_to_model(row) for row in await self._execute(statement)]
+        return [_identitylearner_from_row(row) for row in await self._execute(statement)]
 
     async def update_settings(self, learner_id: str, settings: LearnerSettings) -> None:
         uid = parse_id(learner_id)
@@ -131,7 +131,7 @@ def _identity_row(identity: ChatIdentity) -> dict[str, Any]:
     }
 
 
-def _to_model(row: Sequence[Any]) -> Learner:
+def learner_from_row(row: Sequence[Any]) -> Learner:
     """From a learner row (an sa.Row or an asyncpg Record: columns in table order)."""
     (
         learner_id,
@@ -161,5 +161,5 @@ def _to_model(row: Sequence[Any]) -> Learner:
     )
 
 
-def _identity_to_model(row: sa.Row[Any]) -> ChatIdentity:
+def _identitylearner_from_row(row: sa.Row[Any]) -> ChatIdentity:
     return ChatIdentity(platform=row.platform, platform_user_id=row.platform_user_id, learner_id=str(row.learner_id))

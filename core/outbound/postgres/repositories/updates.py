@@ -15,7 +15,7 @@ _update = table_of(ProcessedUpdateEntity)
 
 
 @functools.cache
-def _mark(dialect: str) -> sa.Insert:
+def mark_statement(dialect: str) -> sa.Insert:
     """INSERT … ON CONFLICT DO NOTHING, built once per dialect (it runs on every incoming event)."""
     return dialect_insert(_update, dialect).on_conflict_do_nothing(index_elements=["platform", "update_key"])
 
@@ -28,7 +28,7 @@ class SqlProcessedUpdateRepository(SqlRepository):
         if hot is not None:
             return await hot.execute(hot_sql.MARK_PROCESSED, platform, update_key, now) == 1
         values = {"platform": platform, "update_key": update_key, "created_at": now}
-        result = await self._execute(_mark(self._dialect), values)
+        result = await self._execute(mark_statement(self._dialect), values)
         return result.rowcount == 1
 
     async def forget(self, platform: str, update_key: str) -> None:
