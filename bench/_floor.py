@@ -87,7 +87,8 @@ def _now() -> datetime:
 
 async def _incoming(conn: asyncpg.Connection, learner: FloorLearner) -> None:
     """Duplicate guard, who is this, which flow are they in: one statement, committed on its own."""
-    row = await conn.fetchrow(OPEN_TURN, learner.platform, learner.platform_user_id, f"floor-{next(_update_ids)}", _now())
+    update_key = f"floor-{next(_update_ids)}"  # the chat path counts its own ids from 1 too
+    row = await conn.fetchrow(OPEN_TURN, learner.platform, learner.platform_user_id, update_key, _now())
     assert row is not None and row["fresh"] and row["id"] is not None
 
 

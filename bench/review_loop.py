@@ -20,6 +20,7 @@ import asyncio
 import itertools
 import os
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,12 @@ class Timings:
     answer_ns: list[int] = field(default_factory=list)
     review_cmd_ns: list[int] = field(default_factory=list)
     wall_ns: int = 0
+    cpu_ns: int = 0  # this process's CPU time (time.process_time_ns) while the slices ran
+
+    @property
+    def cpu_ms_per_press(self) -> float:
+        presses = len(self.answer_ns) + len(self.show_ns)
+        return round(self.cpu_ns / 1e6 / presses, 3) if presses else 0.0
 
     @property
     def answers(self) -> int:
@@ -245,8 +252,12 @@ class Paths:
         size = max(1, len(chat_specs) // rounds)
         for r in range(rounds):
             part = slice(r * size, (r + 1) * size if r < rounds - 1 else None)
+            cpu0 = time.process_time_ns()
             chat.wall_ns += await _run_pool(self.chat_jobs(chat_specs[part], chat, answers, 10 * r), concurrency)
+            cpu1 = time.process_time_ns()
             raw.wall_ns += await _run_pool(self.floor_jobs(floor_specs[part], raw, answers, 10 * r), concurrency)
+            chat.cpu_ns += cpu1 - cpu0
+            raw.cpu_ns += time.process_time_ns() - cpu1
         return chat, raw
 
 
@@ -310,12 +321,14 @@ def _paths_figures(chat: Timings, raw: Timings) -> dict[str, Any]:
     return {
         "answers": chat.answers,
         "answers_per_s": round(chat.answers / (chat.wall_ns / 1e9), 1),
+        "cpu_ms_per_press": chat.cpu_ms_per_press,
         "answer": answer,
         "show_answer": show,
         "review_command": latency_ms(chat.review_cmd_ns),
         "floor": {
             "answers": raw.answers,
             "answers_per_s": round(raw.answers / (raw.wall_ns / 1e9), 1),
+            "cpu_ms_per_press": raw.cpu_ms_per_press,
             "answer": floor_answer_stats,
             "show_answer": floor_show_stats,
         },
@@ -343,6 +356,7 @@ def _report(
         "learners": LEARNERS,
         "cards_per_learner": CARDS,
         "concurrency": CONCURRENCY,
+        "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
         **concurrent,
         "sequential": {k: sequential[k] for k in ("answers", "answer", "show_answer", "floor", "ratio_to_floor")},
         "commit_probe": commit,
@@ -360,5 +374,21 @@ def _report(
     emit("review_loop", figures, goals, started_ns=started)
 
 
+def _loop_factory() -> Any:
+    """BENCH_LOOP=uvloop runs the bench on uvloop (what `langlearn telegram` uses when installed)."""
+    if os.environ.get("BENCH_LOOP", "uvloop") == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            return None
+        return uvloop.new_event_loop
+    return None
+
+
 if __name__ == "__main__":
-    asyncio.run(run())
+    factory = _loop_factory()
+    if factory is None:
+        asyncio.run(run())
+    else:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(run())

@@ -27,7 +27,17 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def run_telegram(settings: Settings) -> int:
     """Entry point behind `langlearn telegram [--database URL]` once the token is known to be set."""
     configure_logging(settings)  # before any request: the redacting filter must see httpx's first URL
-    return asyncio.run(serve(settings))
+    return asyncio.run(serve(settings), loop_factory=event_loop_factory())
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop: uvloop where installed (not on Windows), ≈ 15 % less CPU per update (bench/review_loop.py)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - a dependency everywhere but Windows
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 async def serve(settings: Settings, *, on_ready: Callable[[TelegramBot], None] | None = None) -> int:

@@ -104,3 +104,20 @@ async def test_sigterm_stops_the_bot_cleanly_after_answering(tmp_path: Path) -> 
     assert "SIGTERM received" in log and "stopped cleanly" in log
     assert TOKEN not in log and TOKEN.split(":")[1] not in log  # DEBUG logs of a whole session hold no token
     assert "getUpdates" in log  # the session really was logged at DEBUG
+
+
+def test_the_bot_runs_on_uvloop() -> None:
+    """`langlearn telegram` runs its event loop on uvloop (a dependency on Linux)."""
+    import asyncio
+
+    import uvloop
+
+    from bots.telegram.runner import event_loop_factory
+
+    factory = event_loop_factory()
+    assert factory is uvloop.new_event_loop
+    loop = factory()
+    try:
+        assert isinstance(loop, uvloop.Loop) and isinstance(loop, asyncio.AbstractEventLoop)
+    finally:
+        loop.close()
