@@ -20,7 +20,7 @@ from core.outbound.postgres.database import Database
 from tests.integration.worker_support import (
     ARTICLE,
     Providers,
-    RecordedChat,
+    TelegramChat,
     job_settings,
     learner,
     open_job_services,
@@ -35,7 +35,7 @@ __all__ = ["providers", "redis_url"]  # fixtures
 ARTICLE_MESSAGES = [
     "✅ Your article is ready.",
     f"{ARTICLE['title']}\n\n{ARTICLE['text']}",
-    "Translation",
+    "Translation\n\nA day at the market\n\nToday I go to the market. I buy bread and fruit.",
     "New words:\n• mercado — market\n• fruta — fruit",
 ]
 
@@ -51,8 +51,13 @@ async def services(pg_db: Database, redis_url: str, providers: Providers, tmp_pa
 
 
 @pytest.fixture
-def chat() -> RecordedChat:
-    return RecordedChat()
+async def chat() -> AsyncIterator[TelegramChat]:
+    """Ana's chat on the local Bot API server; the worker delivers with the TelegramMessenger."""
+    chat = await TelegramChat.open()
+    try:
+        yield chat
+    finally:
+        await chat.aclose()
 
 
 async def stored_status(services: Services, job_id: str) -> tuple[JobStatus, int, str | None]:
@@ -64,7 +69,7 @@ async def stored_status(services: Services, job_id: str) -> tuple[JobStatus, int
 
 
 async def test_with_redis_url_the_queue_is_arq_and_a_worker_delivers_the_article_once(
-    services: Services, redis_url: str, providers: Providers, chat: RecordedChat
+    services: Services, redis_url: str, providers: Providers, chat: TelegramChat
 ) -> None:
     assert isinstance(services.queue, ArqJobQueue) and services.background is None
     ana = await learner(services)
@@ -76,14 +81,14 @@ async def test_with_redis_url_the_queue_is_arq_and_a_worker_delivers_the_article
 
     assert chat.texts() == ARTICLE_MESSAGES
     assert chat.voices() == 1
-    assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
+    assert (worker.jobs_complete, worker.jobs_failed) == (1, 0), repr(worker)
     assert await stored_status(services, requested.job.id) == (JobStatus.DONE, 1, None)
     assert len(providers.anthropic.calls) == 1 and len(providers.gemini.calls) == 1
     assert [call.texts for call in providers.deepl.calls] == [[ARTICLE["title"], ARTICLE["text"]]]
 
 
 async def test_transient_provider_errors_are_retried_and_the_article_arrives(
-    services: Services, redis_url: str, providers: Providers, chat: RecordedChat
+    services: Services, redis_url: str, providers: Providers, chat: TelegramChat
 ) -> None:
     providers.anthropic.fail_next = [429, 529, 500]
     ana = await learner(services)
@@ -97,7 +102,7 @@ async def test_transient_provider_errors_are_retried_and_the_article_arrives(
 
 
 async def test_a_provider_down_for_a_whole_run_is_retried_by_arq_and_the_article_arrives(
-    services: Services, redis_url: str, providers: Providers, chat: RecordedChat
+    services: Services, redis_url: str, providers: Providers, chat: TelegramChat
 ) -> None:
     """Four failures use up the client's retries: the run hands the job back, arq retries it."""
     providers.gemini.fail_next = [503, 503, 503, 503]
@@ -117,7 +122,7 @@ async def test_a_provider_down_for_a_whole_run_is_retried_by_arq_and_the_article
 
 @pytest.mark.parametrize("provider", ["anthropic 401", "deepl 456"])
 async def test_a_permanent_refusal_fails_the_job_at_once_and_the_learner_is_told(
-    services: Services, redis_url: str, providers: Providers, chat: RecordedChat, provider: str
+    services: Services, redis_url: str, providers: Providers, chat: TelegramChat, provider: str
 ) -> None:
     name, status = provider.split()
     server = providers.anthropic if name == "anthropic" else providers.deepl
@@ -141,7 +146,7 @@ async def test_a_permanent_refusal_fails_the_job_at_once_and_the_learner_is_told
 
 
 async def test_the_same_job_enqueued_twice_is_delivered_once(
-    services: Services, redis_url: str, providers: Providers, chat: RecordedChat
+    services: Services, redis_url: str, providers: Providers, chat: TelegramChat
 ) -> None:
     ana = await learner(services)
     requested = await request_article(services, ana, chat.messenger)

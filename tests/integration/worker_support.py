@@ -221,3 +221,59 @@ class RecordedChat:
 
     def voices(self) -> int:
         return sum(item.message.voice is not None for item in self.messenger.delivered)
+
+
+class TelegramChat:
+    """Ana's private chat on the local Bot API server, the worker's TelegramMessenger sending to it."""
+
+    def __init__(self, server: Any, messenger: Any, close: Any) -> None:
+        self.server = server
+        self.messenger = messenger
+        self._close = close
+
+    @classmethod
+    async def open(cls, *, paced: bool = False) -> TelegramChat:
+        from bots.telegram.messenger import build_telegram_messenger
+        from tests.servers.telegram_server import TOKEN, BotApiServer
+
+        server = BotApiServer()
+        await server.start()
+        server.started_users.add(int(ANA_ID))  # Ana wrote to the bot: it may write to her
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            TELEGRAM_BOT_TOKEN=TOKEN,  # type: ignore[arg-type]
+            TELEGRAM_API_BASE_URL=server.url,
+        )
+        if paced:
+            messenger, close = build_telegram_messenger(settings)
+            return cls(server, messenger, close)
+        # The worker's messenger as build_telegram_messenger makes it, with a private chat's pace
+        # (1 message a second) raised so a test does not wait out Telegram's limits.
+        from telegram.ext import ExtBot
+
+        from bots.telegram.messenger import TelegramMessenger
+        from bots.telegram.ratelimit import TelegramRateLimiter
+
+        limiter: Any = TelegramRateLimiter(private_per_s=100, private_burst=100)
+        bot: Any = ExtBot(
+            TOKEN, base_url=f"{server.url}/bot", base_file_url=f"{server.url}/file/bot", rate_limiter=limiter
+        )
+        fast = TelegramMessenger(bot, initialize=True)
+        return cls(server, fast, fast.close)
+
+    async def aclose(self) -> None:
+        try:
+            await self._close()
+        finally:
+            await self.server.stop()
+
+    @property
+    def messengers(self) -> dict[str, Messenger]:
+        return {"telegram": self.messenger}
+
+    def texts(self) -> list[str]:
+        """What Ana reads, message by message (voice messages left out; hidden text shown)."""
+        return [message.text for message in self.server.messages(int(ANA_ID)) if message.kind != "voice"]
+
+    def voices(self) -> int:
+        return sum(message.kind == "voice" for message in self.server.messages(int(ANA_ID)))
