@@ -51,7 +51,9 @@ async def chat() -> AsyncIterator[TelegramChat]:
 
 
 @pytest.fixture
-async def services(pg_db: Database, redis: PrivateRedis, providers: Providers, tmp_path: Path) -> AsyncIterator[Services]:
+async def services(
+    pg_db: Database, redis: PrivateRedis, providers: Providers, tmp_path: Path
+) -> AsyncIterator[Services]:
     # A row is "left queued" once older than queued_grace (30 s in production): none here.
     timings = JobTimings(queued_grace=timedelta(0))
     services = await open_job_services(
