@@ -130,6 +130,7 @@ class InProcessBackground:
         self.interval_s = interval_s
         self._loop: asyncio.Task[None] | None = None
         self.ticks = 0  # completed rounds of the periodic tasks
+        self._ticked = asyncio.Condition()
 
     def start(self, messengers: Messengers) -> None:
         if self._loop is not None:
@@ -144,8 +145,15 @@ class InProcessBackground:
                     await task.run(messengers)
                 except Exception:
                     logger.exception("periodic task %s failed", task.name)
-            self.ticks += 1
+            async with self._ticked:
+                self.ticks += 1
+                self._ticked.notify_all()
             await asyncio.sleep(self.interval_s)
+
+    async def wait_rounds(self, count: int = 1) -> None:
+        """Wait until the periodic tasks have run `count` rounds since start (tests)."""
+        async with self._ticked:
+            await self._ticked.wait_for(lambda: self.ticks >= count)
 
     async def aclose(self) -> None:
         if self._loop is not None:
