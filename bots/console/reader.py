@@ -17,6 +17,7 @@ class LineReader:
     def __init__(self, source: TextIO, sink: TextIO) -> None:
         self._source = source
         self._sink = sink
+        self.waiting_at: str | None = None  # the prompt shown while a read waits (background output reprints it)
 
     async def read(self, prompt: str) -> str | None:
         """Print `prompt`, flush it (tests read up to it), then wait for one line; None at EOF."""
@@ -39,4 +40,8 @@ class LineReader:
                 loop.call_soon_threadsafe(deliver, line)
 
         threading.Thread(target=read_line, name="console-stdin", daemon=True).start()
-        return await future
+        self.waiting_at = prompt
+        try:
+            return await future
+        finally:
+            self.waiting_at = None

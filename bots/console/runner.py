@@ -17,16 +17,18 @@ from bots.chat.events import Event
 from bots.chat.replies import Reply
 from bots.cli import EXIT_OK, configure_logging, display_url, load_settings, open_services
 from bots.console.input import PLATFORM, Identity, Quit, Say, Send, interpret
+from bots.console.messenger import ConsoleMessenger
 from bots.console.reader import LineReader
 from bots.console.render import ButtonMemory, FileSink, render
 from core.bootstrap import Services
 from core.config import Settings
-from core.domain.models import AdminPolicy
+from core.domain.models import AdminPolicy, JobStatus
 
 logger = logging.getLogger("langlearn.console")
 
 PROMPT = "> "
 CONTINUATION_PROMPT = "… "
+BACKGROUND_WAIT_S = 180.0  # at the end of the input, how long to wait for unfinished background jobs
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -47,21 +49,55 @@ def _tolerate_odd_bytes() -> None:
 
 
 async def chat(settings: Settings, user: str, files_dir: Path, source: TextIO, sink: TextIO) -> int:
-    """The console loop. The local user owns this database, so admin commands are allowed."""
+    """The console loop. The local user owns this database, so admin commands are allowed.
+
+    Background work (articles, voice messages) runs in this process unless REDIS_URL hands it to a
+    worker; its results are printed as they come (`ConsoleMessenger`). At the end of the input the
+    console waits for the learner's unfinished jobs, so a piped `/article` still prints its article.
+    """
     services = await open_services(settings)
     try:
+        reader = LineReader(source, sink)
+        buttons = ButtonMemory(files_dir / f".buttons-{_memory_key(settings.DATABASE_URL, user)}.json")
+        messenger = ConsoleMessenger(sink, files_dir, buttons=buttons, waiting_prompt=lambda: reader.waiting_at)
+        messengers = {messenger.platform: messenger}
         console = Console(
-            ChatApp(services, AdminPolicy(allow_everyone=True), speech_available=False),
+            ChatApp(services, AdminPolicy(allow_everyone=True), messengers=messengers),
             Identity(user),
             FileSink(files_dir),
-            ButtonMemory(files_dir / f".buttons-{_memory_key(settings.DATABASE_URL, user)}.json"),
+            buttons,
             sink,
         )
         sink.write(_banner(user, display_url(settings.DATABASE_URL)))
+        services.start_background(messengers)
         await _start_warming_up(services, user)
-        return await console.run(LineReader(source, sink))
+        code = await console.run(reader)
+        await _wait_for_background(services, user, sink)
+        return code
     finally:
         await services.aclose()
+
+
+async def _wait_for_background(services: Services, user: str, sink: TextIO) -> None:
+    """Let this process finish the learner's jobs it is running (bounded; Ctrl-C leaves at once)."""
+    background, jobs = services.background, services.jobs
+    if background is None or jobs is None:
+        return  # a worker runs them (REDIS_URL): nothing to wait for here
+    learner = await services.accounts.find_learner(PLATFORM, user)
+    if learner is None:
+        return
+    unfinished = [job for job in await jobs.recent(learner.id) if job.status in (JobStatus.QUEUED, JobStatus.RUNNING)]
+    if not unfinished:
+        return
+    sink.write(
+        f"Waiting for {len(unfinished)} background job{'s' if len(unfinished) > 1 else ''} to finish "
+        "(Ctrl-C to leave now: they resume the next time you start langlearn chat)…\n"
+    )
+    sink.flush()
+    try:
+        await asyncio.wait_for(background.queue.join(), BACKGROUND_WAIT_S)
+    except TimeoutError:
+        sink.write("Still not finished: they resume the next time you start langlearn chat.\n")
 
 
 async def _start_warming_up(services: Services, user: str) -> None:
