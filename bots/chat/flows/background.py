@@ -98,10 +98,12 @@ async def speak(turn: Turn, text: str, language: str, *, pressed: bool = False) 
     """
     speech = _speech(turn)
     clip = await speech.cached(text, language)
-    messenger = turn.messenger
+    # From a group, answers go through the adapter's private-answer path (it tells the group, or
+    # says the learner must open the private chat first), not straight to the private chat.
+    messenger = None if turn.event.is_group else turn.messenger
     platform = turn.event.platform
     if clip is not None:
-        if messenger is None:  # a platform without a messenger yet: the audio goes in the reply
+        if messenger is None:  # the audio goes in the reply (no upload id to reuse there)
             message = await speech.voice_message(clip, f"{platform}:reply", source_text=text)
             assert message.voice_audio is not None
             return [Reply(audio=FileOut("listen.ogg", message.voice_audio, "audio/ogg"))]
@@ -114,6 +116,8 @@ async def speak(turn: Turn, text: str, language: str, *, pressed: bool = False) 
     )
     if not requested.enqueued:
         return [Reply(text=queued_text(speech.label, False))]
+    if turn.event.is_group:
+        return [Reply(text=RECORDING)]
     return [Reply(notice=RECORDING)] if pressed else []
 
 

@@ -22,6 +22,7 @@ from core.bootstrap import Services, bootstrap
 from core.domain.errors import ProviderUnavailable, RecipientUnavailable
 from core.domain.models import ActionButton, DeliveryAddress, OutgoingMessage, SpeechClip
 from core.domain.services.articles import ARTICLE_SYSTEM, ARTICLE_TOOL
+from core.domain.services.reminders import reminder_message
 from core.outbound.jobs import InProcessJobQueue
 from core.outbound.postgres.database import Database
 from tests.e2e.telegram.harness import ANA, BEN, BOT_USERNAME, Telegram, settings_for, start_bot
@@ -332,3 +333,16 @@ async def test_a_topic_that_tries_to_give_instructions_reaches_the_model_as_data
     )
     assert prompt.endswith("</topic>")  # nothing of the learner's after the block
     assert tg.server.messages(ANA)[-1].labels == ["Add all words"]  # and the article went out as usual
+
+
+async def test_the_reminders_review_button_starts_a_review(start: StartBackground) -> None:
+    bg = await start()
+    tg = bg.tg
+    await tg.onboard(ANA)
+    await tg.send(ANA, "/add casa = house")
+    await tg.bot.messenger.send(address(), reminder_message(1))  # as the reminder cron sends it
+    reminder = tg.server.messages(ANA)[-1]
+    assert (reminder.text, reminder.labels) == ("⏰ 1 card is due for review.", ["Review"])
+    [card] = await tg.press(ANA, reminder, "Review")
+    assert card.text.startswith("casa\n\n") and card.labels[0] == "Show answer"
+    assert "Listen" in card.labels  # speech is configured here

@@ -348,3 +348,14 @@ async def test_help_lists_the_background_commands_as_available() -> None:
         if line.startswith(("/listen", "/article", "/jobs")):
             assert "not available" not in line, line
     assert "/adventure [theme] — a story you steer (not available yet)" in help_text
+
+
+async def test_listen_in_a_group_is_answered_privately_by_the_adapter() -> None:
+    world = await onboarded()
+    queued = await world.chat.send("/listen hola", chat="study-group", group=True)
+    assert texts(queued) == ["🎙 Recording…"] and queued[0].private
+    await world.run_jobs()
+    assert [item.address.chat_id for item in world.messenger.delivered] == ["ann"]
+    [cached] = await world.chat.send("/listen hola", chat="study-group", group=True)
+    assert cached.private and cached.audio is not None and cached.audio.content.startswith(b"OggS")
+    assert len(world.messenger.delivered) == 1  # not sent around the adapter
