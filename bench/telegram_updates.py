@@ -77,7 +77,10 @@ UPDATES = int(os.environ.get("BENCH_TG_UPDATES", "2000"))
 ROUNDS = int(os.environ.get("BENCH_TG_ROUNDS", "2"))
 PROFILE = os.environ.get("BENCH_TG_PROFILE")  # a path: cProfile the bot process during one phase, dump there
 PROFILE_PHASE = os.environ.get("BENCH_TG_PROFILE_PHASE", "buttons")  # the phase of the first round to profile
-PHASES = [p for p in os.environ.get("BENCH_TG_PHASES", "echo,buttons,typed,ptb_echo,calls").split(",") if p]
+PHASES = [
+    p for p in os.environ.get("BENCH_TG_PHASES", "echo,buttons_floor,buttons,typed,ptb_echo,calls").split(",") if p
+]
+SERVER_MODE = {"ptb_echo": "echo", "buttons_floor": "buttons"}  # what the users do in each phase
 CALLS_PER_USER = int(os.environ.get("BENCH_TG_CALLS", "100"))  # the `calls` phase: sendMessage calls per user
 REVIEW_PHASES = ("buttons", "typed")
 POLL_TIMEOUT = 10
@@ -334,7 +337,7 @@ class EchoBot:
         )
         self._poller: Any = None
 
-    async def _echo(self, update: Any) -> None:
+    async def handle(self, update: Any) -> None:
         message = update.message
         if message is not None and message.text:
             await self.application.bot.send_message(message.chat.id, message.text)
@@ -346,13 +349,46 @@ class EchoBot:
         await self.application.initialize()
         await self.application.bot.delete_webhook(drop_pending_updates=False)
         self._poller = Poller(
-            self.application.bot, self._echo, ordering_key, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+            self.application.bot, self.handle, ordering_key, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
         )
         self._poller.start()
 
     async def stop(self) -> None:
         await self._poller.stop()
         await self.application.shutdown()
+
+
+class ButtonsFloorBot(EchoBot):
+    """The Bot API calls of a review by buttons, with canned content: no chat layer, no database.
+
+    /review: the card (sendMessage, a "Show answer" button). "Show answer": answerCallbackQuery,
+    the card turned over (editMessageText, four rating buttons). A rating: answerCallbackQuery,
+    the card's verdict (editMessageText, no buttons), the next card (sendMessage). HTML, as ours.
+    """
+
+    async def handle(self, update: Any) -> None:
+        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+        bot = self.application.bot
+        show = InlineKeyboardMarkup([[InlineKeyboardButton("Show answer", callback_data="rv.s:0:1")]])
+        rate = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(f"{label} · 1d", callback_data=f"rv.r:0:1:{n}")
+              for n, label in enumerate(("Again", "Hard", "Good", "Easy"), 1)]]
+        )
+        card = "<b>palabra</b>\n\nIn English? Type your answer, or press Show answer."
+        query = update.callback_query
+        if query is None:
+            await bot.send_message(update.effective_chat.id, card, parse_mode="HTML", reply_markup=show)
+            return
+        await bot.answer_callback_query(query.id)
+        chat_id, message_id = query.message.chat.id, query.message.message_id
+        if query.data.startswith("rv.s"):
+            back = "<b>palabra</b> → word\nHow well did you know it?"
+            await bot.edit_message_text(back, chat_id, message_id, parse_mode="HTML", reply_markup=rate)
+        else:
+            await bot.edit_message_text("<b>palabra</b> → word\nGood · next in 1d", chat_id, message_id,
+                                        parse_mode="HTML")
+            await bot.send_message(chat_id, card, parse_mode="HTML", reply_markup=show)
 
 
 class PtbEchoBot:
@@ -472,7 +508,7 @@ async def run_phase(
         profiler.enable()
     response = await client.post(
         "/_bench/run",
-        json={"mode": "echo" if name == "ptb_echo" else name, "users": users, "warmup": WARMUP, "measure": UPDATES},
+        json={"mode": SERVER_MODE.get(name, name), "users": users, "warmup": WARMUP, "measure": UPDATES},
         timeout=None,
     )
     if response.status_code != 200:
@@ -596,6 +632,8 @@ async def run() -> dict[str, Any]:
                             bot: Any = EchoBot(url)
                         elif name == "ptb_echo":
                             bot = PtbEchoBot(url)
+                        elif name == "buttons_floor":
+                            bot = ButtonsFloorBot(url)
                         else:
                             bot = TelegramBot(settings, services, rate_limiter=None, poll_timeout=POLL_TIMEOUT)
                         users = learners[(name, r)] if name in REVIEW_PHASES else echo_users
@@ -631,6 +669,19 @@ async def run() -> dict[str, Any]:
                 figures[f"ratio_{name}_to_echo_by_bot_cpu"] = round(
                     figures["echo"]["bot_cpu_ms_per_update"] / figures[name]["bot_cpu_ms_per_update"], 3
                 )
+    for name in ("buttons_floor", "buttons"):
+        if by_name.get("echo") and by_name.get(name) and name == "buttons_floor":
+            per_round = [round(p.rate / e.rate, 3) for p, e in zip(by_name[name], by_name["echo"], strict=True)]
+            figures["ratio_buttons_floor_to_echo"] = round(statistics.median(per_round), 3)
+        if by_name.get("buttons_floor") and by_name.get(name) and name == "buttons":
+            # Our handlers, services and Postgres against the same Bot API calls with nothing behind them.
+            per_round = [
+                round(p.rate / f.rate, 3) for p, f in zip(by_name[name], by_name["buttons_floor"], strict=True)
+            ]
+            figures["ratio_buttons_to_floor"] = round(statistics.median(per_round), 3)
+            figures["ratio_buttons_to_floor_by_bot_cpu"] = round(
+                figures["buttons_floor"]["bot_cpu_ms_per_update"] / figures[name]["bot_cpu_ms_per_update"], 3
+            )
     if call_costs:
         figures["api_call_cpu"] = {
             name: {
