@@ -222,6 +222,7 @@ async def speech_run(services: Any, learners: list[str], level: int, concurrency
         # One event loop runs every job's Python: it cannot go faster than CPU allows.
         "cpu_ms_per_job": round(cpu_per_job * 1000, 2),
         "cpu_bound_s": round(cpu_per_job * JOBS, 3),
+        "cpu_limit_jobs_per_s": round(1 / cpu_per_job, 1),
         "done": sum(status is JobStatus.DONE for status in statuses),
         "delivered": messenger.sent,
         "arq_retried": worker.jobs_retried,
@@ -251,7 +252,27 @@ async def run() -> dict[str, Any]:
         process.terminate()
         process.wait(10)
         await flush_redis()
-    return {"jobs": JOBS, "provider_latency_ms": LATENCY_S * 1000, "poll_delay_s": _poll_delay(), "runs": runs}
+    return {
+        "jobs": JOBS,
+        "provider_latency_ms": LATENCY_S * 1000,
+        "audio_s_per_clip": 1.0,
+        "poll_delay_s": _poll_delay(),
+        "encode_cpu_ms_per_clip": encode_cpu_ms(),
+        "runs": runs,
+    }
+
+
+def encode_cpu_ms() -> float:
+    """CPU of one PCM -> OGG/Opus encoding of the server's clip (1 s at 24 kHz), the part no queue can hide."""
+    from core.outbound.gemini.audio import PcmFormat, pcm_to_ogg_opus
+    from tests.servers.gemini_server import tone
+
+    pcm = tone(1.0)
+    pcm_to_ogg_opus(pcm, PcmFormat(24000))
+    before = cpu_s()
+    for _ in range(20):
+        pcm_to_ogg_opus(pcm, PcmFormat(24000))
+    return round((cpu_s() - before) / 20 * 1000, 2)
 
 
 def _poll_delay() -> float:
