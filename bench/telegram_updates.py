@@ -18,6 +18,8 @@ time and sends the next as soon as the bot's answer to the previous one reaches 
   answerCallbackQuery + editMessageText, a rating one more sendMessage (the next card).
 - `typed`: the same bot, other learners, typing the answer to each card (90 % right: the
   translation the loader gave the term); two sendMessages an update.
+- `buttons_floor`: the Bot API calls of `buttons` with nothing behind them (our Poller, canned
+  HTML cards and buttons, no chat layer, no database): what our handlers add is buttons vs this.
 - `ptb_echo` (reference only): the stock PTB `Updater` with a `MessageHandler` echo
   (`concurrent_updates(True)`), to compare our poller with PTB's.
 
@@ -28,8 +30,8 @@ confirms an update only once handled); rate = updates confirmed in the window / 
 timed by the server. Latency = from the update being queued at the server to the bot's last
 answer to it arriving there (what a user waits; with the bot saturated it is mostly queueing,
 about USERS / rate), p50/p99 over the window. CPU per update: of this process (the bot) over the
-whole phase, of the server process over the window, and of the Postgres backends of the benchmark
-database over the phase (a lower bound: a backend that ended during the phase is not counted).
+whole phase, and of the server process over the window; `bot_cpu_share` (the bot's CPU / the
+phase's wall time) near 1 says the bot process, one core of Python, is what limits the rate.
 The ratio is also given as echo CPU per update / review CPU per update (`…_by_bot_cpu`): what it
 would be with the bot alone on a core, whatever else the machine is doing.
 
@@ -290,34 +292,6 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
 # --- this process: the bots ----------------------------------------------------------------------
 
 
-def _postgres_cpu(database: str | None) -> dict[int, float]:
-    """CPU seconds (user + system) so far of each Postgres backend serving `database` (Linux /proc)."""
-    if database is None:
-        return {}
-    tick = os.sysconf("SC_CLK_TCK")
-    found: dict[int, float] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
-                cmdline = fh.read()
-            if not cmdline.startswith(b"postgres: ") or f" {database} ".encode() not in cmdline:
-                continue
-            with open(f"/proc/{entry.name}/stat", encoding="ascii") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return found
-
-
-def _postgres_cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU the backends spent between two readings: a lower bound, since a backend that ended
-    meanwhile (the pool closes overflow connections) is not counted."""
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
-
-
 class EchoBot:
     """The echo baseline: PTB Application as TelegramBot builds it, our Poller, reply with the text."""
 
@@ -485,7 +459,7 @@ class Phase:
     round: int
     figures: dict[str, Any]
     bot_cpu_s: float
-    postgres_cpu_s: float
+    wall_s: float
     phase_updates: int
 
     @property
@@ -494,7 +468,7 @@ class Phase:
 
 
 async def run_phase(
-    name: str, round_no: int, client: httpx.AsyncClient, bot: Any, users: list[int], database: str | None
+    name: str, round_no: int, client: httpx.AsyncClient, bot: Any, users: list[int]
 ) -> Phase:
     from _common import log
 
@@ -502,7 +476,7 @@ async def run_phase(
     if before["pending"]:
         raise SystemExit(f"bench: {before['pending']} updates left pending before {name}")
     await bot.start()
-    cpu0, pg0 = time.process_time(), _postgres_cpu(database)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     profiler = cProfile.Profile() if PROFILE and name == PROFILE_PHASE and round_no == 0 else None
     if profiler is not None:
         profiler.enable()
@@ -518,7 +492,7 @@ async def run_phase(
         profiler.disable()
         profiler.dump_stats(PROFILE)
         log(f"cProfile of the bot during {name} written to {PROFILE}")
-    cpu1, pg1 = time.process_time(), _postgres_cpu(database)
+    cpu1, wall1 = time.process_time(), time.perf_counter()
     await bot.stop()
     after = (await client.get("/_test/stats")).json()
     if drained["stalled"] or drained["unexpected"] or after["pending"]:
@@ -529,7 +503,7 @@ async def run_phase(
         round_no,
         figures,
         bot_cpu_s=cpu1 - cpu0,
-        postgres_cpu_s=_postgres_cpu_spent(pg0, pg1),
+        wall_s=wall1 - wall0,
         phase_updates=after["last_update_id"] - before["last_update_id"],
     )
     log(
@@ -562,13 +536,12 @@ def _summary(phases: list[Phase]) -> dict[str, Any]:
         },
         "getupdates_per_update": round(calls.get("getUpdates", 0) / updates, 3),
         "bot_cpu_ms_per_update": round(1000 * sum(p.bot_cpu_s for p in phases) / total, 3),
+        "bot_cpu_share": round(sum(p.bot_cpu_s for p in phases) / sum(p.wall_s for p in phases), 2),
         "server_cpu_share": round(sum(p.figures["server_cpu_s"] for p in phases) / window_s, 2),
         "server_cpu_ms_per_update": round(1000 * sum(p.figures["server_cpu_s"] for p in phases) / updates, 3),
         "errors": sum(p.figures["errors"] for p in phases),
         "apologies": sum(p.figures["apologies"] for p in phases),
     }
-    if any(p.postgres_cpu_s for p in phases):
-        out["postgres_cpu_ms_per_update_at_least"] = round(1000 * sum(p.postgres_cpu_s for p in phases) / total, 3)
     return out
 
 
@@ -637,8 +610,7 @@ async def run() -> dict[str, Any]:
                         else:
                             bot = TelegramBot(settings, services, rate_limiter=None, poll_timeout=POLL_TIMEOUT)
                         users = learners[(name, r)] if name in REVIEW_PHASES else echo_users
-                        database = db.name if name in REVIEW_PHASES else None
-                        phases.append(await run_phase(name, r, client, bot, users, database))
+                        phases.append(await run_phase(name, r, client, bot, users))
             finally:
                 await services.aclose()
     finally:
