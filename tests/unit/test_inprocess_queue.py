@@ -139,6 +139,32 @@ async def test_the_periodic_tasks_run_at_start_and_then_every_interval() -> None
     assert not await queue.enqueue("job-1")  # closed with the background
 
 
+async def test_starting_again_hands_over_the_new_messengers_to_jobs_and_periodic_tasks() -> None:
+    """A bot restarted on the same services: its new messenger is used, the loop is not doubled."""
+    seen: list[Mapping[str, Messenger]] = []
+    round_done = asyncio.Event()
+
+    async def sweep(messengers: Mapping[str, Messenger]) -> None:
+        seen.append(dict(messengers))
+        round_done.set()
+
+    queue, runner = InProcessJobQueue(retry_delays=NO_DELAY), Runner()
+    queue.bind(runner)
+    background = InProcessBackground(queue, [PeriodicTask("sweep", sweep)], interval_s=0.001)
+    first, second = RecordingMessenger(), RecordingMessenger()
+    background.start({"telegram": first})
+    await asyncio.wait_for(round_done.wait(), 5)
+    background.start({"telegram": second})
+    round_done.clear()
+    seen.clear()
+    await asyncio.wait_for(round_done.wait(), 5)
+    assert await queue.enqueue("job-1")
+    await queue.join()
+    await background.aclose()
+    assert seen and all(messengers["telegram"] is second for messengers in seen)
+    assert [(job_id, messengers["telegram"]) for job_id, messengers in runner.calls] == [("job-1", second)]
+
+
 async def test_without_redis_the_services_run_jobs_in_process_through_job_service_run() -> None:
     """build_services with an InProcessJobQueue: the same JobService.run delivers in this process."""
     uow, clock = FakeUnitOfWorkFactory(), FixedClock()

@@ -121,7 +121,9 @@ class InProcessBackground:
     """The in-process queue plus the periodic tasks the arq worker would run as cron jobs.
 
     `start(messengers)` starts the queue and a loop running each periodic task at once and then
-    every `interval_s` (a failure is logged, the loop goes on); `aclose()` stops both.
+    every `interval_s` (a failure is logged, the loop goes on); `aclose()` stops both. Starting
+    again (a bot restarted on the same services) hands over the new messengers: the queue and the
+    periodic tasks deliver through them from then on, the loop is not started twice.
     """
 
     def __init__(self, queue: InProcessJobQueue, periodic: Sequence[PeriodicTask], interval_s: float = 60.0) -> None:
@@ -129,14 +131,16 @@ class InProcessBackground:
         self.periodic = tuple(periodic)
         self.interval_s = interval_s
         self._loop: asyncio.Task[None] | None = None
+        self._messengers: dict[str, Messenger] = {}  # the current ones: the loop reads them each round
         self.ticks = 0  # completed rounds of the periodic tasks
         self._ticked = asyncio.Condition()
 
     def start(self, messengers: Messengers) -> None:
-        if self._loop is not None:
-            return
+        self._messengers.clear()
+        self._messengers.update(messengers)
         self.queue.start(messengers)
-        self._loop = asyncio.create_task(self._every_interval(dict(messengers)), name="periodic jobs")
+        if self._loop is None:
+            self._loop = asyncio.create_task(self._every_interval(self._messengers), name="periodic jobs")
 
     async def _every_interval(self, messengers: Messengers) -> None:
         while True:
