@@ -51,11 +51,12 @@ def _tolerate_odd_bytes() -> None:
 async def chat(settings: Settings, user: str, files_dir: Path, source: TextIO, sink: TextIO) -> int:
     """The console loop. The local user owns this database, so admin commands are allowed.
 
-    Background work (articles, voice messages) runs in this process unless REDIS_URL hands it to a
-    worker; its results are printed as they come (`ConsoleMessenger`). At the end of the input the
-    console waits for the learner's unfinished jobs, so a piped `/article` still prints its article.
+    Background work (articles, voice messages) always runs in this process, whatever REDIS_URL says:
+    a worker has no messenger for this terminal, and the results must come back here. They are
+    printed as they come (`ConsoleMessenger`). At the end of the input the console waits for the
+    learner's unfinished jobs, so a piped `/article` still prints its article.
     """
-    services = await open_services(settings)
+    services = await open_services(in_process_jobs(settings))
     try:
         reader = LineReader(source, sink)
         buttons = ButtonMemory(files_dir / f".buttons-{_memory_key(settings.DATABASE_URL, user)}.json")
@@ -78,11 +79,23 @@ async def chat(settings: Settings, user: str, files_dir: Path, source: TextIO, s
         await services.aclose()
 
 
+def in_process_jobs(settings: Settings) -> Settings:
+    """These settings without REDIS_URL, so bootstrap gives the console the in-process job queue.
+
+    REDIS_URL is for the bots and their `langlearn worker`s; the worker delivers through the
+    platforms' messengers and cannot print on this terminal.
+    """
+    if settings.REDIS_URL is None:
+        return settings
+    logger.info("REDIS_URL is ignored by the console: its background jobs run in this process")
+    return settings.model_copy(update={"REDIS_URL": None})
+
+
 async def _wait_for_background(services: Services, user: str, sink: TextIO) -> None:
     """Let this process finish the learner's jobs it is running (bounded; Ctrl-C leaves at once)."""
     background, jobs = services.background, services.jobs
     if background is None or jobs is None:
-        return  # a worker runs them (REDIS_URL): nothing to wait for here
+        return  # no job services (not configured): nothing to wait for
     learner = await services.accounts.find_learner(PLATFORM, user)
     if learner is None:
         return

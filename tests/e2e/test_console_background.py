@@ -6,6 +6,7 @@ pressable by number.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -126,6 +127,35 @@ def test_piped_article_is_printed_before_the_console_exits(workdir: Path) -> Non
     assert finished.returncode == 0, out + finished.stderr.decode()
     assert "Waiting for 1 background job to finish" in out
     assert "Un día en el mercado" in out and "[audio] data/console/" in out, out
+
+
+def test_console_runs_its_jobs_itself_even_with_redis_url(workdir: Path) -> None:
+    """REDIS_URL is for the bot and its workers: a worker has no messenger for this terminal, so the
+    console keeps its jobs in-process (nothing listens at this REDIS_URL: no Redis is involved)."""
+    with (workdir / ".env").open("a", encoding="utf-8") as env:
+        env.write(f"REDIS_URL=redis://127.0.0.1:{closed_port()}/0\n")
+    lines = "/start\n/language es en A2\n/article\n"
+    finished = subprocess.run(
+        [*langlearn_command(), "chat", "--user", "dave", "--database", sqlite_url(workdir)],
+        cwd=workdir,
+        env=clean_env(),
+        input=lines.encode(),
+        capture_output=True,
+        timeout=STEP_TIMEOUT_S * 2,
+        check=False,
+    )
+    out = finished.stdout.decode()
+    assert finished.returncode == 0, out + finished.stderr.decode()
+    assert "Un día en el mercado" in out and "[audio] data/console/" in out, out
+    assert query(workdir, "SELECT kind, status FROM generation_job") == [("article", "done")]
+
+
+def closed_port() -> int:
+    """A local TCP port nobody listens on (bound once, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 class Console(ConsoleProcess):
