@@ -528,11 +528,15 @@ class FakeJobRepository:
         job.status, job.attempts, job.started_at, job.updated_at = JobStatus.RUNNING, job.attempts + 1, now, now
         return _copy(job)
 
-    async def save_step(self, job_id: str, name: str, result: Any, now: datetime) -> None:
+    async def save_step(
+        self, job_id: str, name: str, result: Any, now: datetime, *, attempt: int | None = None
+    ) -> bool:
         job = self._s.jobs.get(job_id)
-        if job is not None:
-            job.steps = {**job.steps, name: _copy(result)}
-            job.updated_at = now
+        if job is None or (attempt is not None and (job.status is not JobStatus.RUNNING or job.attempts != attempt)):
+            return False
+        job.steps = {**job.steps, name: _copy(result)}
+        job.updated_at = now
+        return True
 
     async def release(self, job_id: str, attempt: int, error: str, now: datetime) -> bool:
         job = self._s.jobs.get(job_id)
@@ -552,10 +556,12 @@ class FakeJobRepository:
             job.last_error = error
         return True
 
-    async def mark_delivered(self, job_id: str, now: datetime) -> None:
+    async def mark_delivered(self, job_id: str, now: datetime) -> bool:
         job = self._s.jobs.get(job_id)
-        if job is not None:
-            job.delivered_at = job.updated_at = now
+        if job is None or job.status is not JobStatus.DONE:
+            return False
+        job.delivered_at = job.updated_at = now
+        return True
 
     async def list_for_learner(self, learner_id: str, limit: int) -> list[GenerationJob]:
         jobs = [job for job in self._s.jobs.values() if job.learner_id == learner_id]

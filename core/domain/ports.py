@@ -347,8 +347,15 @@ class JobRepository(Protocol):
         live claim: of two concurrent claims, one wins.
         """
         ...
-    async def save_step(self, job_id: str, name: str, result: Any, now: datetime) -> None:
-        """Store `steps[name] = result` (JSON-serialisable)."""
+    async def save_step(
+        self, job_id: str, name: str, result: Any, now: datetime, *, attempt: int | None = None
+    ) -> bool:
+        """Store `steps[name] = result` (JSON-serialisable); whether it was stored.
+
+        False, storing nothing, when the job is gone (its learner deleted their account) or, with
+        `attempt`, when it no longer runs under that attempt (failed by the sweep, finished, taken
+        over by another run): the run that asked must stop.
+        """
         ...
     async def release(self, job_id: str, attempt: int, error: str, now: datetime) -> bool:
         """Put a running job (this attempt) back to queued with `last_error`; False when it is no longer ours."""
@@ -361,7 +368,9 @@ class JobRepository(Protocol):
         False when it was not running (already finished, or taken over): the caller then tells nobody.
         """
         ...
-    async def mark_delivered(self, job_id: str, now: datetime) -> None: ...
+    async def mark_delivered(self, job_id: str, now: datetime) -> bool:
+        """Record when a done job was delivered; False when it is gone or not done."""
+        ...
     async def list_for_learner(self, learner_id: str, limit: int) -> list[GenerationJob]:
         """Newest first."""
         ...

@@ -197,6 +197,34 @@ async def test_release_and_finish_belong_to_the_claiming_attempt(db: Database) -
     assert done.last_error == "Claude is unavailable right now."  # a success keeps the history
 
 
+async def test_a_step_is_stored_only_while_the_job_runs_under_the_claim(db: Database) -> None:
+    learner = await add_learner(db)
+    job = await add_job(db, make_job(learner))
+    async with db.unit_of_work() as uow:  # queued, before any claim (the request's status message)
+        assert await uow.jobs.save_step(job.id, "status_message_id", "7", T0)
+        assert not await uow.jobs.save_step(job.id, "write", {}, T0, attempt=0)  # not running
+        await uow.commit()
+    await claim(db, job.id, T0)
+    async with db.unit_of_work() as uow:
+        assert await uow.jobs.save_step(job.id, "write", {"title": "Hola"}, T0, attempt=1)
+        assert not await uow.jobs.save_step(job.id, "translate", {}, T0, attempt=2)  # another run's
+        assert not await uow.jobs.save_step(new_id(), "write", {}, T0)
+        assert not await uow.jobs.save_step("nope", "write", {}, T0, attempt=1)
+        assert await uow.jobs.finish(job.id, JobStatus.FAILED, "It took too long and was stopped.", T0)
+        await uow.commit()
+    async with db.unit_of_work() as uow:  # failed by the sweep: the late run stores nothing more
+        assert not await uow.jobs.save_step(job.id, "translate", {"text": "Hello"}, T0, attempt=1)
+        assert not await uow.jobs.mark_delivered(job.id, T0)  # only a done job is delivered
+        await uow.commit()
+    assert (await get_job(db, job.id)).steps == {"status_message_id": "7", "write": {"title": "Hola"}}
+    async with db.unit_of_work() as uow:
+        await uow.learners.delete(learner.id)
+        await uow.commit()
+    async with db.unit_of_work() as uow:  # deleted with its learner
+        assert not await uow.jobs.save_step(job.id, "translate", {}, T0)
+        assert not await uow.jobs.mark_delivered(job.id, T0)
+
+
 async def test_the_sweep_lists_stale_queued_and_stuck_running_jobs(db: Database) -> None:
     learner = await add_learner(db)
     old_queued = await add_job(db, make_job(learner, updated_at=T0 - timedelta(minutes=5)))
@@ -436,3 +464,34 @@ async def test_an_article_then_a_listen_of_its_text_run_over_sql(db: Database) -
     assert again is not None and again.steps["record"]["synthesized"] is False
     assert len(synthesizer.calls) == 1 and messenger.uploads == 1  # the article's upload is reused
     assert [job.kind for job in await jobs.recent(learner.id)] == [JobKind.SPEECH, JobKind.ARTICLE]
+
+
+async def test_a_learner_who_deletes_their_account_mid_article_gets_nothing_more_over_sql(db: Database) -> None:
+    """DataService.delete_everything while the model writes: the run stops at its next step, silently."""
+    clock = FixedClock()
+    services = make_services(uow=db.unit_of_work, clock=clock)
+    learner, _created = await services.accounts.ensure_learner("telegram", "1001", "Ana")
+    await services.languages.set_pair(learner.id, "es", "en", "A2")
+
+    class DeletingModel(FakeLanguageModel):
+        async def generate_json(self, **kwargs: Any) -> dict[str, Any]:
+            await services.data.delete_everything(learner.id)
+            return await super().generate_json(**kwargs)
+
+    model = DeletingModel(json_answers=[{"title": "Hola", "text": "Hola.", "new_words": []}], text_answers=["Hi."])
+    synthesizer, queue, messenger = FakeSpeechSynthesizer(), FakeJobQueue(), RecordingMessenger()
+    jobs = build_job_services(
+        db.unit_of_work,
+        Settings(_env_file=None, DATABASE_URL=db.url),
+        queue=queue,
+        language_model=model,
+        speech=synthesizer,
+        media=FakeMediaStore(),
+        translator=None,
+        clock=clock,
+    ).jobs
+    address = DeliveryAddress("telegram", "1001", "1001")
+    requested = await jobs.request(learner.id, JobKind.ARTICLE, {"topic": "el mercado"}, address, messenger=messenger)
+    assert await jobs.run(requested.job.id, {"telegram": messenger}) is None
+    assert messenger.texts() == ["✍️ Writing your article…"]  # the status line, edited once before the deletion
+    assert [call.tool_name for call in model.calls] == ["write_article"] and synthesizer.calls == []

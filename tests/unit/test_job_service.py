@@ -3,6 +3,7 @@ their stored steps, fail once with the learner told, and the sweep finds what th
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -237,6 +238,57 @@ async def test_a_job_for_a_platform_without_a_messenger_fails() -> None:
     failed = await world.jobs.jobs.run(requested.job.id, world.messengers)
     assert failed is not None and failed.status is JobStatus.FAILED
     assert world.model.calls == []
+
+
+class ModelWithSideEffect(FakeLanguageModel):
+    """A model that runs `during_write` while it writes the article (what happens meanwhile elsewhere)."""
+
+    during_write: Callable[[], Awaitable[None]] | None = None
+
+    async def generate_json(
+        self, *, system: str, prompt: str, schema: dict[str, Any], tool_name: str, max_tokens: int = 2048
+    ) -> dict[str, Any]:
+        if self.during_write is not None:
+            await self.during_write()
+        return await super().generate_json(system=system, prompt=prompt, schema=schema, tool_name=tool_name)
+
+
+async def test_a_learner_who_deletes_their_account_while_the_job_runs_gets_nothing_more() -> None:
+    model = ModelWithSideEffect(json_answers=[ARTICLE], text_answers=[TRANSLATION])
+    world = build_job_world(model=model)
+    learner = await world.learner()
+    job_id = await request_article(world, learner)
+
+    async def delete_account() -> None:
+        await world.services.data.delete_everything(learner.id)
+
+    model.during_write = delete_account
+    assert await world.jobs.jobs.run(job_id, world.messengers) is None
+    assert world.messenger.texts() == ["✍️ Writing your article…"]  # sent before the account went
+    assert [call.tool_name for call in model.calls] == ["write_article"]  # no translation asked for
+    assert world.synthesizer.calls == []
+    assert world.uow.store.jobs == {}
+
+
+async def test_a_run_that_the_sweep_failed_as_stuck_delivers_nothing_afterwards() -> None:
+    model = ModelWithSideEffect(json_answers=[ARTICLE], text_answers=[TRANSLATION])
+    world = build_job_world(model=model)
+    learner = await world.learner()
+    job_id = await request_article(world, learner, messenger=world.messenger)
+
+    async def stuck_then_swept() -> None:
+        world.clock.advance(minutes=11)
+        assert (await world.jobs.jobs.sweep(world.messengers)).failed == 1
+
+    model.during_write = stuck_then_swept
+    late = await world.jobs.jobs.run(job_id, world.messengers)
+    assert late is not None and late.status is JobStatus.FAILED
+    assert late.last_error == "It took too long and was stopped."
+    [status, told] = world.messenger.delivered
+    assert status.text == "❌ Your article could not be made."  # the late run did not edit it on
+    assert told.text == "Sorry, your article could not be made. It took too long and was stopped."
+    assert len(model.calls) == 1 and world.synthesizer.calls == []
+    assert "write" not in world.stored_job(job_id).steps
 
 
 # --- sweep ------------------------------------------------------------------------------------

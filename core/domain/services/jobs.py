@@ -10,6 +10,9 @@ next runs and sends each delivery part at most once. `JobService` owns the life 
                ProviderUnavailable → released to queued and re-raised (the queue retries);
                at the last attempt → failed, the learner told once
                RecipientUnavailable → failed, nobody to tell
+               the row gone or no longer this run's (the learner deleted their account, the sweep
+               failed it as stuck, another run took it over) → the run stops: nothing more is
+               sent, nobody is told (each stored step checks the claim)
     sweep    → queued rows the queue lost are enqueued again; running rows whose run died are
                enqueued again (a claim takes them over); rows running past `stuck_after` fail
 
@@ -71,6 +74,10 @@ class JobFailed(DomainError):
     """A job cannot succeed (the model's output was unusable twice …): failed, the learner told why."""
 
 
+class _JobGone(Exception):
+    """The run's job row is gone or no longer running under its claim: the run stops silently."""
+
+
 class JobPipeline(Protocol):
     """One job kind: what its request needs and the steps of its run."""
 
@@ -122,11 +129,17 @@ class JobRun:
         return result
 
     async def save(self, name: str, value: Any, **more: Any) -> None:
-        """Store step `name` (and the steps in `more`) in one transaction."""
+        """Store step `name` (and the steps in `more`) in one transaction.
+
+        Raises `_JobGone` when the row is gone or, for a claimed run, no longer running under
+        this run's attempt: the run must stop there.
+        """
         values = {name: value, **more}
+        attempt = self.job.attempts if self.job.status is JobStatus.RUNNING else None
         async with self._uow() as uow:
             for key, item in values.items():
-                await uow.jobs.save_step(self.job.id, key, item, self._clock())
+                if not await uow.jobs.save_step(self.job.id, key, item, self._clock(), attempt=attempt):
+                    raise _JobGone(self.job.id)
             await uow.commit()
         self.job.steps.update(values)
 
@@ -228,6 +241,8 @@ class JobService:
 
         Idempotent: a done or failed job, or one another run holds, is left alone. Raises
         ProviderUnavailable (after releasing the job) when a provider is down and attempts remain.
+        A run whose job was deleted or failed meanwhile stops at its next stored step and returns
+        the job as stored (None when deleted).
         """
         now = self._clock()
         async with self._uow() as uow:
@@ -247,6 +262,9 @@ class JobService:
             return await self._get(job.id)
         try:
             await pipeline.execute(run)
+        except _JobGone:
+            logger.info("job %s: deleted, failed or taken over while running: this run stops", job.id)
+            return await self._get(job.id)
         except RecipientUnavailable as exc:
             await self._finish(job, JobStatus.FAILED, str(exc))
         except ProviderUnavailable as exc:
@@ -266,8 +284,7 @@ class JobService:
             await self._release_quietly(job, f"{type(exc).__name__} while running")
             raise
         else:
-            if await self._finish(job, JobStatus.DONE, None):
-                await self._mark_delivered(job.id)
+            if await self._finish(job, JobStatus.DONE, None) and await self._mark_delivered(job.id):
                 await run.show_status(done_text(pipeline.label), send=False)
         return await self._get(job.id)
 
@@ -350,10 +367,11 @@ class JobService:
         except Exception:  # the original error matters more; the lease hands the job over anyway
             logger.exception("job %s could not be released", job.id)
 
-    async def _mark_delivered(self, job_id: str) -> None:
+    async def _mark_delivered(self, job_id: str) -> bool:
         async with self._uow() as uow:
-            await uow.jobs.mark_delivered(job_id, self._clock())
+            delivered = await uow.jobs.mark_delivered(job_id, self._clock())
             await uow.commit()
+        return delivered
 
     async def _get(self, job_id: str) -> GenerationJob | None:
         async with self._uow() as uow:
@@ -368,6 +386,8 @@ async def _show_request_status(run: JobRun | None, text: str) -> None:
         await run.show_status(text)
     except RecipientUnavailable as exc:
         logger.info("job %s: status message not sent: %s", run.job.id, exc)
+    except _JobGone:  # deleted with its learner right after the request: nothing to show
+        logger.info("job %s: gone before its status message was stored", run.job.id)
 
 
 # --- what the learner reads -------------------------------------------------------------------

@@ -68,15 +68,27 @@ class SqlJobRepository(SqlRepository):
         row = (await self._execute(statement)).first()
         return None if row is None else _job_to_model(row)
 
-    async def save_step(self, job_id: str, name: str, result: Any, now: datetime) -> None:
-        """Read, merge and write the steps under a row lock (one run writes a job's steps at a time)."""
-        uid = to_uuid(job_id)
-        current = await self._execute(sa.select(_job.c.steps).where(_job.c.id == uid).with_for_update())
+    async def save_step(
+        self, job_id: str, name: str, result: Any, now: datetime, *, attempt: int | None = None
+    ) -> bool:
+        """Read, merge and write the steps under a row lock (one run writes a job's steps at a time).
+
+        With `attempt`, only while the job is running under that attempt: both statements check it
+        (the row lock holds it on Postgres; on SQLite a write between them fails the transaction).
+        """
+        uid = parse_id(job_id)
+        if uid is None:
+            return False
+        conditions = [_job.c.id == uid]
+        if attempt is not None:
+            conditions += [_job.c.status == _RUNNING, _job.c.attempts == attempt]
+        current = await self._execute(sa.select(_job.c.steps).where(*conditions).with_for_update())
         steps = current.scalar_one_or_none()
         if steps is None:
-            return
+            return False
         merged = {**steps, name: result}
-        await self._execute(sa.update(_job).where(_job.c.id == uid).values(steps=merged, updated_at=now))
+        statement = sa.update(_job).where(*conditions).values(steps=merged, updated_at=now)
+        return (await self._execute(statement)).rowcount == 1
 
     async def release(self, job_id: str, attempt: int, error: str, now: datetime) -> bool:
         statement = (
@@ -97,9 +109,13 @@ class SqlJobRepository(SqlRepository):
             values["last_error"] = error
         return (await self._execute(sa.update(_job).where(*conditions).values(**values))).rowcount == 1
 
-    async def mark_delivered(self, job_id: str, now: datetime) -> None:
-        statement = sa.update(_job).where(_job.c.id == to_uuid(job_id)).values(delivered_at=now, updated_at=now)
-        await self._execute(statement)
+    async def mark_delivered(self, job_id: str, now: datetime) -> bool:
+        statement = (
+            sa.update(_job)
+            .where(_job.c.id == to_uuid(job_id), _job.c.status == JobStatus.DONE.value)
+            .values(delivered_at=now, updated_at=now)
+        )
+        return (await self._execute(statement)).rowcount == 1
 
     async def list_for_learner(self, learner_id: str, limit: int) -> list[GenerationJob]:
         uid = parse_id(learner_id)
