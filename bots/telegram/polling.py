@@ -8,6 +8,16 @@ watermark, is skipped by id. On stop: no new fetch (the one waiting is cancelled
 have returned is not confirmed), in-flight updates finish, and a last `getUpdates(offset,
 timeout=0)` confirms exactly the handled ones.
 
+One slow update (a database outage, a slow provider, a long rate-limit wait) must not stop every
+other chat: when a fetch brings back only updates already in flight, the loop polls again after a
+short interval (`repoll_interval`, 0.25 s) instead of waiting for one of them to finish, so new
+updates of other chats are picked up. And because Telegram hands out at most 100 updates from the
+offset, an update that pins the watermark for longer than `pin_cap` seconds (10 s) is *released*:
+the offset passes it while its handling goes on (`Watermark.release`). The exception to "nothing
+is confirmed before it is handled": a released update that then fails, or whose process dies
+before it finishes, is not delivered again. A redelivery of one that is still running is skipped
+here, and the chat layer de-duplicates update ids in the database anyway.
+
 PTB's `Updater` is not used: it confirms a batch as soon as it has been fetched.
 """
 
@@ -28,6 +38,8 @@ logger = logging.getLogger(__name__)
 Handle = Callable[[Update], Awaitable[None]]
 ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query")
 MAX_IN_FLIGHT = 500  # more than that waiting: stop fetching until some finish
+REPOLL_INTERVAL_S = 0.25  # a fetch brought only updates in flight: ask again this soon
+PIN_CAP_S = 10.0  # an update in flight longer than this no longer holds back the offset
 _BACKOFF_START_S = 0.5
 _BACKOFF_MAX_S = 30.0
 
@@ -39,6 +51,7 @@ class Watermark:
         self._in_flight: set[int] = set()
         self._handled: set[int] = set()  # handled ids at or above the floor
         self._floor: int | None = None  # every fetched id below it is handled
+        self._released: set[int] = set()  # still running, but no longer holding back the offset
 
     def begin(self, update_id: int) -> bool:
         """Start handling an update; False when it is in flight or handled already (a re-fetch)."""
@@ -51,8 +64,26 @@ class Watermark:
 
     def finish(self, update_id: int) -> None:
         """The update was handled (successfully or not: either way it is not handled again)."""
+        if update_id in self._released:  # counted as handled when it was released
+            self._released.discard(update_id)
+            return
         self._in_flight.discard(update_id)
         self._handled.add(update_id)
+
+    def release(self, update_id: int) -> None:
+        """Let the offset pass an update still being handled (it has pinned the watermark too long).
+
+        A re-fetch of it is still skipped (it counts as handled), and `finish` is still called.
+        """
+        if update_id in self._in_flight:
+            self._in_flight.discard(update_id)
+            self._handled.add(update_id)
+            self._released.add(update_id)
+
+    @property
+    def released(self) -> int:
+        """How many released updates are still running."""
+        return len(self._released)
 
     @property
     def in_flight(self) -> int:
@@ -123,6 +154,8 @@ class Poller:
         timeout: int = 30,
         allowed_updates: Sequence[str] = ALLOWED_UPDATES,
         max_in_flight: int = MAX_IN_FLIGHT,
+        repoll_interval: float = REPOLL_INTERVAL_S,
+        pin_cap: float = PIN_CAP_S,
     ) -> None:
         self._bot = bot
         self._handle = handle
@@ -130,6 +163,9 @@ class Poller:
         self._timeout = timeout
         self._allowed = list(allowed_updates)
         self._max_in_flight = max_in_flight
+        self._repoll_interval = repoll_interval
+        self._pin_cap = pin_cap
+        self._begun: dict[int, float] = {}  # update id in flight -> loop time it was fetched
         self.watermark = Watermark()
         self._queue = ChatQueue()
         self._stopping = asyncio.Event()
@@ -163,6 +199,7 @@ class Poller:
                 self._progress.clear()
                 await self._wait_for_progress()
                 continue
+            self._release_pinned()
             self._progress.clear()
             try:
                 updates = await self._fetch()
@@ -188,10 +225,28 @@ class Poller:
             for update in updates:
                 if self.watermark.begin(update.update_id):
                     fresh += 1
+                    self._begun[update.update_id] = asyncio.get_running_loop().time()
                     self._queue.submit(self._key(update), self._job(update))
             if updates and not fresh:
-                # Only updates still in flight came back: asking again at once would spin.
-                await self._wait_for_progress()
+                # Only updates still in flight came back (Telegram answers at once while any is
+                # unconfirmed): asking again at once would spin, waiting for one of them to finish
+                # would stop every other chat behind a slow one. Ask again shortly.
+                await self._wait_for_progress(self._repoll_interval)
+
+    def _release_pinned(self) -> None:
+        """Release the updates in flight for longer than the pin cap (see the module docstring)."""
+        if not self._begun:
+            return
+        limit = asyncio.get_running_loop().time() - self._pin_cap
+        for update_id, begun in list(self._begun.items()):
+            if begun <= limit:
+                del self._begun[update_id]
+                self.watermark.release(update_id)
+                logger.warning(
+                    "update %s is still being handled after %.0f s; confirming past it so other updates flow",
+                    update_id,
+                    self._pin_cap,
+                )
 
     async def _fetch(self) -> tuple[Update, ...]:
         fetch = asyncio.ensure_future(
@@ -218,15 +273,16 @@ class Poller:
             except Exception:
                 logger.exception("update %s failed", update.update_id)
             finally:
+                self._begun.pop(update.update_id, None)
                 self.watermark.finish(update.update_id)
                 self._progress.set()
 
         return job
 
-    async def _wait_for_progress(self) -> None:
+    async def _wait_for_progress(self, at_most: float | None = None) -> None:
         progress = asyncio.ensure_future(self._progress.wait())
         stop = asyncio.ensure_future(self._stopping.wait())
-        await asyncio.wait({progress, stop}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({progress, stop}, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
         progress.cancel()
         stop.cancel()
 

@@ -189,3 +189,72 @@ async def test_stop_lets_the_update_in_flight_finish_and_confirms_only_what_was_
     assert not server.is_confirmed(late)  # delivered again at the next start
     final = server.calls_of("getUpdates")[-1]
     assert (final.params["offset"], final.params["timeout"]) == (in_flight + 1, 0)
+
+
+async def test_a_held_update_does_not_stop_the_other_chats(api: tuple[BotApiServer, Bot]) -> None:
+    """Head-of-line: a fetch that brings back only updates in flight is asked again soon, so
+    updates of other chats arriving later are handled while one update is held."""
+    server, bot = api
+    handler = HeldHandler("slow")
+    slow = server.send_text(7777, "slow")
+    poller = Poller(bot, handler, ordering_key, timeout=1, pin_cap=600)
+    poller.start()
+    try:
+        await handler.event(handler.started, "slow").wait()
+        fetches = len(server.calls_of("getUpdates"))
+        # the poller has seen "slow" come back again (it is unconfirmed) before the others arrive
+        await server.wait_until(lambda: len(server.calls_of("getUpdates")) > fetches + 1, what="a re-poll")
+        others = [f"hi {i}" for i in range(60)]
+        for i, text in enumerate(others):
+            server.send_text(2000 + i, text)
+        for text in others:
+            await asyncio.wait_for(handler.event(handler.done, text).wait(), timeout=15)
+        assert sorted(handler.handled) == sorted(others)  # "slow" is still held
+        assert not server.is_confirmed(slow)  # and within the pin cap it holds back the offset
+        handler.release["slow"].set()
+        await server.wait_confirmed(slow)
+        assert handler.handled.count("slow") == 1
+    finally:
+        handler.release["slow"].set()
+        await poller.stop()
+
+
+async def test_an_update_held_past_the_pin_cap_lets_the_window_of_100_move_on(
+    api: tuple[BotApiServer, Bot],
+) -> None:
+    """Telegram hands out at most 100 updates from the offset: with more than 100 behind a held
+    update, the rest only arrive once the offset passes it, which the pin cap allows."""
+    server, bot = api
+    handler = HeldHandler("slow")
+    slow = server.send_text(7777, "slow")
+    others = [f"hi {i}" for i in range(150)]
+    ids = [server.send_text(2000 + i, text) for i, text in enumerate(others)]
+    poller = Poller(bot, handler, ordering_key, timeout=1, pin_cap=0.5)
+    poller.start()
+    try:
+        await server.wait_confirmed(ids[-1], timeout=20)
+        assert sorted(handler.handled) == sorted(others)  # all 150, "slow" still held
+        assert server.is_confirmed(slow)  # released by the cap: the offset passed it
+        assert poller.watermark.released == 1
+        stopping = asyncio.create_task(poller.stop())
+        await asyncio.sleep(0)
+        assert not stopping.done()  # stop still waits for the released update to finish
+        handler.release["slow"].set()
+        await stopping
+        assert handler.handled.count("slow") == 1  # fetched again meanwhile, handled once
+        assert poller.watermark.released == 0
+    finally:
+        handler.release["slow"].set()
+        await poller.stop()
+
+
+def test_a_released_update_counts_as_handled_for_the_offset() -> None:
+    mark = Watermark()
+    assert mark.begin(10) and mark.begin(11)
+    mark.finish(11)
+    assert mark.offset == 10
+    mark.release(10)
+    assert mark.offset == 12 and mark.released == 1
+    assert not mark.begin(10)  # fetched again while still running: skipped
+    mark.finish(10)
+    assert mark.released == 0 and mark.in_flight == 0 and mark.offset == 12
