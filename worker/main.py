@@ -4,15 +4,18 @@
   tick runs once across all workers: arq's unique cron ids).
 - on_startup: `bootstrap(Settings())` (the same composition root as the bots) and the messengers
   (Telegram when TELEGRAM_BOT_TOKEN is set); on_shutdown closes both.
-- `job_timeout` stays below JobTimings.run_lease: arq hands a dead worker's job to another worker
-  `job_timeout + 10 s` after it started, and the new run's claim must then be allowed to take
-  the row over.
+- The run lease is derived from the job timeout: `run_lease = job_timeout + LEASE_MARGIN_S` (5 s).
+  A live run is cut off by arq at `job_timeout`, so it never outlives its lease; arq hands a killed
+  worker's job to another worker `job_timeout + 10 s` after it started (its in-progress key
+  expires), past the lease, so the new run's claim takes the row over at once: with the defaults a
+  killed worker's job resumes about 250 s after it started. (The sweep, every minute, is only the
+  backstop: it re-enqueues a row running past its lease that arq lost.)
 - The health check key is refreshed every HEALTH_CHECK_INTERVAL_S; `langlearn worker --check`
   reads it (exit 0) — it expires shortly after a worker dies (exit 1).
 
-Test-only knobs (environment; not settings, not in config.md): LANGLEARN_TEST_JOB_TIMEOUT_S and
-LANGLEARN_TEST_RUN_LEASE_S shorten arq's job timeout and the run lease, so a test that kills a
-worker sees the job handed over in seconds; LANGLEARN_TEST_RETRY_BASE_S shortens the retry defer.
+Test-only knobs (environment; not settings, not in config.md): LANGLEARN_TEST_JOB_TIMEOUT_S
+shortens arq's job timeout (and with it the run lease), so a test that kills a worker sees the job
+handed over in seconds; LANGLEARN_TEST_RETRY_BASE_S shortens the retry defer.
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-JOB_TIMEOUT_S = 240  # < JobTimings.run_lease (5 min)
+JOB_TIMEOUT_S = 240
+# run_lease = job timeout + this: at least the timeout (a live run is cut off first) and below arq's
+# redelivery of a dead worker's job (job timeout + 10 s), so that redelivery's claim succeeds.
+LEASE_MARGIN_S = 5.0
+ARQ_REDELIVERY_EXTRA_S = 10.0  # arq: in_progress_timeout_s = max function timeout + 10
 RUN_JOB_MAX_TRIES = 12  # a backstop: the row's attempts (JobTimings.max_attempts) end a job first
 HEALTH_CHECK_INTERVAL_S = 30
 MAX_JOBS = 20  # jobs at a time per worker: mostly waiting on providers
@@ -47,7 +54,6 @@ MAX_JOBS = 20  # jobs at a time per worker: mostly waiting on providers
 POLL_DELAY_S = 0.02
 
 TEST_JOB_TIMEOUT_ENV = "LANGLEARN_TEST_JOB_TIMEOUT_S"
-TEST_RUN_LEASE_ENV = "LANGLEARN_TEST_RUN_LEASE_S"
 TEST_RETRY_BASE_ENV = "LANGLEARN_TEST_RETRY_BASE_S"
 
 
@@ -61,14 +67,18 @@ def job_timeout_s() -> float:
     return _test_seconds(TEST_JOB_TIMEOUT_ENV) or JOB_TIMEOUT_S
 
 
-def job_timings() -> JobTimings | None:
-    """The service's JobTimings: the defaults unless a test shortens the run lease."""
-    lease = _test_seconds(TEST_RUN_LEASE_ENV)
-    if lease is None:
-        return None
+def job_timings(timeout_s: float | None = None) -> JobTimings:
+    """The worker's JobTimings: core's defaults with the run lease derived from the job timeout.
+
+    `job_timeout ≤ run_lease < job_timeout + 10 s` (see the module docstring); `stuck_after` stays
+    core's default, well past the lease.
+    """
     from core.domain.services import JobTimings
 
-    return JobTimings(run_lease=timedelta(seconds=lease), stuck_after=timedelta(seconds=max(lease * 4, 60)))
+    timeout = timeout_s if timeout_s is not None else job_timeout_s()
+    lease = timedelta(seconds=timeout + LEASE_MARGIN_S)
+    defaults = JobTimings()
+    return JobTimings(run_lease=lease, stuck_after=max(defaults.stuck_after, lease * 2))
 
 
 async def open_messengers(settings: Settings) -> tuple[dict[str, Messenger], list[Callable[[], Awaitable[None]]]]:

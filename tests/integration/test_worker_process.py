@@ -4,7 +4,7 @@ running worker from none.
 
 The worker processes get their settings from the environment (Postgres, the tests' Redis database,
 the local Anthropic, Gemini, DeepL and Bot API servers, which run in this test's event loop) and
-two test-only knobs (worker/main.py): LANGLEARN_TEST_JOB_TIMEOUT_S / LANGLEARN_TEST_RUN_LEASE_S = 10,
+a test-only knob (worker/main.py): LANGLEARN_TEST_JOB_TIMEOUT_S = 10 (the run lease follows: 15 s),
 so arq hands a dead worker's job to another after 10 + 10 s instead of minutes.
 """
 
@@ -35,7 +35,7 @@ from tests.integration.worker_support import (
     request_article,
 )
 from tests.servers.telegram_server import TOKEN
-from worker.main import TEST_JOB_TIMEOUT_ENV, TEST_RETRY_BASE_ENV, TEST_RUN_LEASE_ENV
+from worker.main import TEST_JOB_TIMEOUT_ENV, TEST_RETRY_BASE_ENV
 
 __all__ = ["providers", "redis_url"]  # fixtures
 
@@ -88,7 +88,6 @@ def worker_env(
             # arq hands a dead worker's job on after job timeout + 10 s; the timeout must still fit
             # a whole article delivered at Telegram's pace of a message a second (~6 s).
             TEST_JOB_TIMEOUT_ENV: "10",
-            TEST_RUN_LEASE_ENV: "10",
             TEST_RETRY_BASE_ENV: "0.1",
         }
     )
