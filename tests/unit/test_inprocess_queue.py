@@ -195,3 +195,71 @@ async def test_without_redis_the_services_run_jobs_in_process_through_job_servic
     assert (await services.jobs.get(learner.id, requested.job.id)).status is JobStatus.DONE
     await services.aclose()
     assert not await queue.enqueue(requested.job.id)
+
+
+class Hanging:
+    """A runner that never finishes on its own; records that it was cancelled (as JobService.run does,
+    it does its clean-up and lets the cancellation through)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.cancelled = 0
+
+    async def __call__(self, job_id: str, messengers: Mapping[str, Messenger]) -> None:
+        self.calls += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+
+
+async def test_a_run_past_its_time_limit_is_cancelled_and_tried_again() -> None:
+    runner = Hanging()
+    queue = InProcessJobQueue(retry_delays=(0.0,), run_timeout_s=0.01)
+    queue.bind(runner)
+    queue.start({})
+    assert await queue.enqueue("job-1")
+    await asyncio.wait_for(queue.join(), 5)  # without a limit the job would be held for ever
+    assert (runner.calls, runner.cancelled) == (2, 2)  # the first run and one retry, each cut off
+    assert await queue.enqueue("job-1")  # no longer held
+    await queue.aclose()
+
+
+def test_the_default_time_limit_fits_within_the_default_run_lease() -> None:
+    from core.domain.services import JobTimings
+
+    assert 0 < InProcessJobQueue().run_timeout_s <= JobTimings().run_lease.total_seconds()
+
+
+class HangingModel(FakeLanguageModel):
+    """A model that never answers (the provider hangs)."""
+
+    async def generate_json(
+        self, *, system: str, prompt: str, schema: dict[str, Any], tool_name: str, max_tokens: int = 2048
+    ) -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_job_cut_off_by_the_time_limit_is_handed_back_to_queued() -> None:
+    """JobService.run's own clean-up releases the row when the queue cancels it."""
+    uow, clock = FakeUnitOfWorkFactory(), FixedClock()
+    settings = Settings(_env_file=None, DATABASE_URL="sqlite+aiosqlite:///:memory:")  # type: ignore[call-arg]
+    queue = InProcessJobQueue(retry_delays=(), run_timeout_s=0.01)
+    services = build_services(
+        settings, uow, scheduler=FsrsScheduler(enable_fuzzing=False), lemmatizer=FakeLemmatizer(),
+        translator=None, clock=clock, language_model=HangingModel(), queue=queue,
+    )  # fmt: skip
+    assert services.jobs is not None
+    learner, _ = await services.accounts.ensure_learner("telegram", "1001", "Ana")
+    await services.languages.set_pair(learner.id, "es", "en", "A2")
+    address = DeliveryAddress("telegram", "1001", "1001")
+    requested = await services.jobs.request(learner.id, JobKind.ARTICLE, {"topic": "el mercado"}, address)
+    services.start_background({"telegram": RecordingMessenger()})
+    await asyncio.wait_for(queue.join(), 5)
+
+    job = await services.jobs.get(learner.id, requested.job.id)
+    assert job.status is JobStatus.QUEUED  # not left "running" under a run nobody is doing any more
+    assert job.attempts == 1 and job.last_error is not None and "Cancelled" in job.last_error
+    await services.aclose()

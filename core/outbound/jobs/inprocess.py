@@ -2,9 +2,12 @@
 
 Same code path as the arq worker: the queue calls the bound runner, `JobService.run(job_id,
 messengers)`, which is idempotent. A job id already held (waiting, running or waiting for a
-retry) is not taken twice. A run that raises (a provider down, an outage of our own) is tried
-again after a delay, a few times; after that the row stays queued and the sweep, which
-`InProcessBackground` runs every minute beside the reminders, hands it back.
+retry) is not taken twice. Like arq's job timeout, each run is cut off after `run_timeout_s`
+(cancelled: JobService hands the row back to queued), which must not exceed the service's run
+lease (JobTimings.run_lease): a run still going past its lease could be taken over while alive.
+A run that raises or times out (a provider down, an outage of our own) is tried again after a
+delay, a few times; after that the row stays queued and the sweep, which `InProcessBackground`
+runs every minute beside the reminders, hands it back.
 """
 
 from __future__ import annotations
@@ -23,17 +26,29 @@ Messengers = Mapping[str, Messenger]
 JobRunner = Callable[[str, Messengers], Awaitable[object]]
 
 DEFAULT_RETRY_DELAYS = (5.0, 30.0, 120.0)
+# The worker's arq job timeout: below JobTimings' default run lease (5 minutes).
+DEFAULT_RUN_TIMEOUT_S = 240.0
 
 
 class InProcessJobQueue:
-    """Runs enqueued jobs in tasks of this process, at most `max_jobs` at a time.
+    """Runs enqueued jobs in tasks of this process, at most `max_jobs` at a time, each run cut off
+    after `run_timeout_s` (keep it at most the run lease).
 
     `bind(runner)` gives it the code to run (JobService.run, built after the queue); `start(messengers)`
     gives it the process's messengers: jobs enqueued before that wait for it. Jobs still running at
     `aclose()` are cancelled (the run hands the row back to queued; the next start's sweep resumes it).
     """
 
-    def __init__(self, *, max_jobs: int = 10, retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS) -> None:
+    def __init__(
+        self,
+        *,
+        max_jobs: int = 10,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        run_timeout_s: float = DEFAULT_RUN_TIMEOUT_S,
+    ) -> None:
+        if run_timeout_s <= 0:
+            raise ValueError("run_timeout_s must be positive")
+        self.run_timeout_s = run_timeout_s
         self._runner: JobRunner | None = None
         self._messengers: Messengers | None = None
         self._retry_delays = tuple(retry_delays)
@@ -98,10 +113,16 @@ class InProcessJobQueue:
         for delay in (0.0, *self._retry_delays):
             if delay:
                 await asyncio.sleep(delay)
+            limit = asyncio.timeout(self.run_timeout_s)
             try:
-                async with self._slots:
+                async with self._slots, limit:
                     await self._runner(job_id, self._messengers)
                 return
+            except TimeoutError:
+                if not limit.expired():
+                    logger.exception("job %s raised; trying again in a while", job_id)
+                else:
+                    logger.warning("job %s: cut off after %g s; trying again in a while", job_id, self.run_timeout_s)
             except ProviderUnavailable as exc:
                 logger.warning("job %s: %s; trying again in a while", job_id, exc)
             except Exception:
