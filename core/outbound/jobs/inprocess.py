@@ -31,11 +31,11 @@ DEFAULT_RUN_TIMEOUT_S = 240.0
 
 
 class InProcessJobQueue:
-    """Runs enqueued jobs in tasks of this process, at most `max_jobs` at a time, each run cut off
-    after `run_timeout_s` (keep it at most the run lease).
+    """Runs enqueued jobs in tasks of this process, at most `max_jobs` at a time.
 
-    `bind(runner)` gives it the code to run (JobService.run, built after the queue); `start(messengers)`
-    gives it the process's messengers: jobs enqueued before that wait for it. Jobs still running at
+    Each run is cut off after `run_timeout_s` (keep it at most the run lease). `bind(runner)`
+    gives it the code to run (JobService.run, built after the queue); `start(messengers)` gives it
+    the process's messengers: jobs enqueued before that wait for it. Jobs still running at
     `aclose()` are cancelled (the run hands the row back to queued; the next start's sweep resumes it).
     """
 
