@@ -846,28 +846,53 @@ class Delivered:
 class RecordingMessenger:
     """A Messenger that keeps what it was asked to send, like a chat would show it.
 
-    Uploaded audio (`voice_audio`) gets a file id back ("file-1" …), as Telegram answers. Chats in
-    `blocked` raise RecipientUnavailable; `fail_next` raises the given errors on the next calls,
-    `fail_next_voice` on the next voice messages only.
+    Uploaded audio (`voice_audio`) gets a file id back ("file-1" …), as Telegram answers. A text
+    message longer than `text_limit` characters (text, then the hidden part, as Telegram shows
+    them) is split into platform messages of that many characters, the hidden part shown inline.
+    Chats in `blocked` raise RecipientUnavailable; `fail_next` raises the given errors on the
+    next calls, `fail_next_voice` on the next voice messages only; `fail_after(n, error)` accepts
+    n more platform messages, then raises `error` instead of sending the next one (once).
     """
 
-    def __init__(self, platform: str = "telegram") -> None:
+    def __init__(self, platform: str = "telegram", text_limit: int = 4096) -> None:
         self._platform = platform
+        self.text_limit = text_limit
         self.delivered: list[Delivered] = []
         self.blocked: set[str] = set()
         self.fail_next: list[BaseException] = []
         self.fail_next_voice: list[BaseException] = []
         self.uploads = 0
         self._ids = 0
+        self._fail_after: tuple[int, BaseException] | None = None
 
     @property
     def platform(self) -> str:
         return self._platform
 
+    def fail_after(self, messages: int, error: BaseException) -> None:
+        self._fail_after = (messages, error)
+
     async def send(self, address: DeliveryAddress, message: OutgoingMessage) -> list[SentMessage]:
         self._refuse(address)
         if message.voice is not None and self.fail_next_voice:
             raise self.fail_next_voice.pop(0)
+        if message.voice is None and len(self._shown(message)) > self.text_limit:
+            shown, limit = self._shown(message), self.text_limit
+            pieces = [shown[start : start + limit] for start in range(0, len(shown), limit)]
+            last = len(pieces) - 1
+            return [
+                self._accept(address, OutgoingMessage(text=piece, buttons=message.buttons if index == last else []))
+                for index, piece in enumerate(pieces)
+            ]
+        return [self._accept(address, message)]
+
+    def _accept(self, address: DeliveryAddress, message: OutgoingMessage) -> SentMessage:
+        """One platform message."""
+        if self._fail_after is not None:
+            left, error = self._fail_after
+            self._fail_after = None if left == 0 else (left - 1, error)
+            if left == 0:
+                raise error
         self._ids += 1
         message_id = str(self._ids)
         file_id = None
@@ -877,7 +902,11 @@ class RecordingMessenger:
         elif message.voice is not None and self._platform not in message.voice.platform_refs:
             raise AssertionError("a voice message without audio and without an upload to reuse")
         self.delivered.append(Delivered(address, _copy(message), message_id))
-        return [SentMessage(message_id=message_id, platform_file_id=file_id)]
+        return SentMessage(message_id=message_id, platform_file_id=file_id)
+
+    @staticmethod
+    def _shown(message: OutgoingMessage) -> str:
+        return "\n\n".join(part for part in (message.text, message.spoiler) if part)
 
     async def edit_text(self, address: DeliveryAddress, message_id: str, text: str) -> None:
         self._refuse(address)

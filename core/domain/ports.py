@@ -439,7 +439,12 @@ class Messenger(Protocol):
     def platform(self) -> str: ...
 
     async def send(self, address: DeliveryAddress, message: OutgoingMessage) -> list[SentMessage]:
-        """Send the message (split into several when the platform needs it); the messages sent, in order."""
+        """Send the message (split into several when the platform needs it); the messages sent, in order.
+
+        Jobs send texts of at most 3,500 UTF-16 code units plus a short label (`JobRun.deliver_text`)
+        and record each once sent: a messenger should send such a text as one platform message,
+        since a message split and cut short in the middle is sent again whole.
+        """
         ...
 
     async def edit_text(self, address: DeliveryAddress, message_id: str, text: str) -> None:

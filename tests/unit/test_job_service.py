@@ -11,6 +11,7 @@ import pytest
 
 from core.domain.errors import NotFound, ProviderRefused, ProviderUnavailable
 from core.domain.models import DeliveryAddress, JobKind, JobStatus, Learner
+from core.domain.services.jobs import text_pieces
 from tests.fakes import FakeLanguageModel, JobWorld, build_job_world
 
 ARTICLE: dict[str, Any] = {
@@ -169,6 +170,40 @@ async def test_a_delivery_cut_short_resumes_with_the_parts_not_yet_sent() -> Non
     assert kinds == ["⏳ Your article is queued.", ARTICLE["title"], "Translation", "voice", "New words:"]
     assert len(world.model.calls) == 2  # the retry asked the model nothing
     assert len(world.synthesizer.calls) == 1  # nor the speech service
+
+
+async def test_a_long_text_cut_short_mid_delivery_resends_none_of_what_the_learner_already_got() -> None:
+    paragraphs = [f"Párrafo {n}: " + " ".join(["Hoy voy al mercado y compro pan."] * 14) for n in range(1, 13)]
+    long_article = {**ARTICLE, "text": "\n\n".join(paragraphs)}  # ~5,700 characters: more than one message
+    world = world_with(json_answers=[long_article])
+    learner = await world.learner()
+    job_id = await request_article(world, learner, messenger=world.messenger)
+    world.messenger.fail_after(1, overloaded())  # the text's first message goes out, the next does not
+    with pytest.raises(ProviderUnavailable):
+        await world.jobs.jobs.run(job_id, world.messengers)
+    await world.jobs.jobs.run(job_id, world.messengers)
+    assert world.stored_job(job_id).status is JobStatus.DONE
+    seen = "".join(world.messenger.texts())
+    for marker in [ARTICLE["title"], *(f"Párrafo {n}:" for n in range(1, 13))]:
+        assert seen.count(marker) == 1, marker  # every paragraph reached the learner once, none twice
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n\n".join(f"Párrafo {n}. " + "Una frase corta. " * 40 for n in range(12)),
+        "una palabra " * 900,
+        "sin espacios" * 700,
+        "🙂 " * 2000,  # each emoji counts twice, as Telegram counts it
+        "日本語の文です。" * 600,
+    ],
+)
+def test_text_pieces_fit_a_message_and_keep_the_whole_text(text: str) -> None:
+    pieces = text_pieces(text, 1000)
+    assert len(pieces) > 1
+    assert all(0 < len(piece.encode("utf-16-le")) // 2 <= 1000 for piece in pieces)
+    assert "".join("".join(pieces).split()) == "".join(text.split())
+    assert text_pieces("  corto \n") == ["corto"] and text_pieces(" ") == []
 
 
 async def test_a_refusal_fails_the_job_and_tells_the_learner_once() -> None:

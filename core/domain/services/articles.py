@@ -239,14 +239,14 @@ class ArticleService:
 
         recorded = await run.step("record", record, STATUS_RECORDING if speech is not None else None)
 
-        async def text() -> OutgoingMessage:
-            return OutgoingMessage(text=f"{written['title']}\n\n{written['text']}")
+        def text(piece: str, _number: int) -> OutgoingMessage:
+            return OutgoingMessage(text=piece)
 
-        async def translation() -> OutgoingMessage:
-            return OutgoingMessage(text="Translation", spoiler=translated["text"])
+        def translation(piece: str, number: int) -> OutgoingMessage:
+            return OutgoingMessage(text="Translation" if number == 1 else f"Translation ({number})", spoiler=piece)
 
-        await run.deliver("text", text)
-        await run.deliver("translation", translation)
+        await run.deliver_text("text", f"{written['title']}\n\n{written['text']}", text)
+        await run.deliver_text("translation", translated["text"], translation)
         if speech is not None and "cache_key" in recorded:
             await self._deliver_voice(run, speech, recorded["cache_key"], written["text"], fresh.get("audio"))
         if written["new_words"]:

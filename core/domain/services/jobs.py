@@ -16,13 +16,16 @@ next runs and sends each delivery part at most once. `JobService` owns the life 
     sweep    → queued rows the queue lost are enqueued again; running rows whose run died are
                enqueued again (a claim takes them over); rows running past `stuck_after` fail
 
-Delivery is at least once: a part is recorded right after the platform accepted it, so only a
-crash between the two sends that part twice.
+Delivery is at least once per platform message: a part is recorded right after the platform
+accepted it, so only a crash (or an outage of our database) between the two sends it twice. Long
+texts go through `JobRun.deliver_text`, in pieces that each fit one platform message and are each
+recorded, so a failure in the middle of a long text resends none of the pieces already sent.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,6 +61,10 @@ STATUS_MESSAGE = "status_message_id"
 DELIVERED = "delivered"
 SENT = "sent"
 SWEEP_BATCH = 200
+# A text piece of at most this many UTF-16 code units (plus a short label) is one platform
+# message on every messenger we have (Telegram's limit is 4,096).
+TEXT_PIECE_UNITS = 3500
+_SENTENCE_END = re.compile(r"[.!?…。！？][)\]\"'”’»]*\s")
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,15 @@ class JobRun:
         sent_ids = {**self.job.steps.get(SENT, {}), part: [item.message_id for item in sent]}
         await self.save(DELIVERED, [*delivered, part], **{SENT: sent_ids})
         return sent
+
+    async def deliver_text(self, part: str, text: str, make: Callable[[str, int], OutgoingMessage]) -> None:
+        """Send `text` as part `part`: `make(piece, number)` for each of its pieces (`text_pieces`).
+
+        Each piece is its own part (`part`, then `part.2`, `part.3` …), recorded as soon as it is
+        sent: a retry after a failure in the middle sends only the pieces the learner has not got.
+        """
+        for number, piece in enumerate(text_pieces(text), start=1):
+            await self.deliver(part if number == 1 else f"{part}.{number}", _ready(make(piece, number)))
 
     async def show_status(self, text: str, *, send: bool = True) -> None:
         """Edit the status message to `text`, sending it first when there is none yet (best effort).
@@ -388,6 +404,55 @@ async def _show_request_status(run: JobRun | None, text: str) -> None:
         logger.info("job %s: status message not sent: %s", run.job.id, exc)
     except _JobGone:  # deleted with its learner right after the request: nothing to show
         logger.info("job %s: gone before its status message was stored", run.job.id)
+
+
+def _ready(message: OutgoingMessage) -> Callable[[], Awaitable[OutgoingMessage]]:
+    async def build() -> OutgoingMessage:
+        return message
+
+    return build
+
+
+def _units(text: str) -> int:
+    """Length as messaging platforms count it (Telegram): UTF-16 code units."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def _fit(text: str, limit: int) -> int:
+    """The largest end such that text[:end] is at most `limit` UTF-16 code units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def text_pieces(text: str, limit: int = TEXT_PIECE_UNITS) -> list[str]:
+    """`text` in pieces of at most `limit` UTF-16 code units, none empty, in order.
+
+    A piece ends at the last paragraph break, else line break, else sentence end, else space of
+    its window that leaves it at least half full; else at the window's end.
+    """
+    pieces: list[str] = []
+    rest = text.strip()
+    while _units(rest) > limit:
+        end = max(1, _fit(rest, limit))
+        window, floor = rest[:end], max(1, end // 2)
+        cut = window.rfind("\n\n")
+        if cut < floor:
+            cut = window.rfind("\n")
+        if cut < floor:
+            cut = max((match.end() for match in _SENTENCE_END.finditer(window)), default=-1)
+        if cut < floor:
+            cut = window.rfind(" ")
+        if cut < floor:
+            cut = end
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
 
 
 # --- what the learner reads -------------------------------------------------------------------
