@@ -78,6 +78,9 @@ _BUTTONS: dict[str, Handler] = {
     "rm.r": deliveries.button_review,
 }
 
+# Buttons answering a pending confirmation: as personal as the command that asked it.
+_CONFIRMATION_ACTIONS = frozenset({"cf.y", "cf.n"})
+
 # Commands that leave an open "What does X mean?" question open (/cancel and /stop close it themselves).
 _KEEP_TRANSLATION_QUESTIONS = frozenset({"add", "help", "cancel", "stop"})
 
@@ -169,6 +172,7 @@ class ChatApp:
             messengers=self._messengers,
         )
         is_button = event.kind == EventKind.BUTTON
+        personal = event.is_group and _is_personal(event, turn)  # before the turn changes the flow
         try:
             replies = await self._route(turn)
         except ChatNotice as refusal:
@@ -176,7 +180,7 @@ class ChatApp:
         except DomainError as error:
             text = user_message(error)
             replies = [Reply(text=text, notice=text[:200] if is_button else None)]
-        if event.is_group and _is_personal(event):
+        if personal:
             for reply in replies:
                 reply.private = True
         return replies
@@ -248,9 +252,22 @@ class ChatApp:
         return await words.plain_text(turn)
 
 
-def _is_personal(event: Event) -> bool:
-    """Answers about the learner's own data; in a group they go to the learner privately."""
-    if event.kind in (EventKind.BUTTON, EventKind.VOICE):
+def _is_personal(event: Event, turn: Turn) -> bool:
+    """Answers about the learner's own data; in a group they go to the learner privately.
+
+    A button is personal unless it answers the confirmation of a command that is not (Delete on
+    /pack_delete asked in an admin group is answered there, editing the question in place).
+    """
+    if event.kind == EventKind.VOICE:
+        return True
+    if event.kind == EventKind.BUTTON:
+        payload = payloads.decode(event.payload)
+        if payload is not None and payload.action in _CONFIRMATION_ACTIONS:
+            data = turn.state.data
+            if turn.flow != confirm.CONFIRM or data.get("token") != payload.args[0]:
+                return False  # answered already or expired: a toast where it was pressed
+            spec = BY_NAME.get(str(data.get("action")))
+            return spec is None or spec.personal
         return True
     command, _ = command_of(event)
     if command is None:

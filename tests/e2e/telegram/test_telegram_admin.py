@@ -63,3 +63,32 @@ async def test_a_file_over_the_20_mb_download_limit_is_refused_without_a_downloa
     assert refused.text.startswith("That file is over Telegram's 20 MB download limit")
     assert tg.server.counts["getFile"] == 0 and tg.server.counts["download"] == 0
     assert await tg.count("pack_entry") == 0
+
+
+async def test_pack_delete_confirmed_in_the_admin_chat_is_answered_there_in_place(tg: Telegram) -> None:
+    await tg.admin("/pack_new es-basics es en A1 Spanish basics")
+    await tg.admin("/pack_add es-basics\nagua = water")
+    [question] = await tg.admin("/pack_delete es-basics")
+    assert question.chat_id == ADMIN_CHAT and question.text.startswith("Delete pack “es-basics”")
+
+    delete = question.button("Delete").callback_data
+    assert delete is not None
+    sent = await tg.press(ADMIN, question, "Delete")
+    assert sent == []  # no private note, no new message: the question itself becomes the answer
+    [edited] = [m for m in tg.server.messages(ADMIN_CHAT) if m.message_id == question.message_id]
+    assert edited.text == "Deleted pack “es-basics”." and edited.edits == 1
+    assert edited.buttons == []
+    assert tg.server.messages(ADMIN) == []  # nothing was sent to the admin's private chat
+    assert await tg.count("pack") == 0
+
+    again = await tg.press_data(ADMIN, question, delete)  # a second press: a toast, nothing else
+    assert again == [] and tg.server.callback_answers[-1].get("text") == "This question was already answered."
+
+
+async def test_pack_delete_cancelled_in_the_admin_chat_edits_the_question(tg: Telegram) -> None:
+    await tg.admin("/pack_new es-basics es en A1 Spanish basics")
+    [question] = await tg.admin("/pack_delete es-basics")
+    assert await tg.press(ADMIN, question, "Cancel") == []
+    [edited] = [m for m in tg.server.messages(ADMIN_CHAT) if m.message_id == question.message_id]
+    assert (edited.text, edited.buttons) == ("Cancelled: nothing was changed.", [])
+    assert await tg.count("pack") == 1
