@@ -130,9 +130,10 @@ class Sender:
     async def edit(self, chat_id: int, message_id: int, message: TextOut) -> None:
         """Replace the pressed message's text (and keyboard); a new message when it can't be edited.
 
-        Telegram refuses an edit that changes nothing ("message is not modified"), of a message
-        that is too old or gone, or of a message without text (a photo): the reply is then sent
-        as a new message, so the learner always sees it.
+        An edit that changes nothing ("message is not modified": a double tap on Next, a second
+        press racing the first) already shows what it would: success, nothing sent. Telegram
+        refuses an edit of a message that is too old or gone, or of a message without text (a
+        photo): the reply is then sent as a new message, so the learner always sees it.
         """
         bot = self._bot
         markup: InlineKeyboardMarkup | None = message.markup
@@ -149,6 +150,9 @@ class Sender:
                 ),
             )
         except BadRequest as exc:
+            if "message is not modified" in exc.message.lower():
+                logger.debug("edit of message %s changed nothing: it already shows the answer", message_id)
+                return
             logger.debug("edit of message %s refused (%s); sending a new message", message_id, exc.message)
             await self.send(chat_id, message)
 

@@ -98,14 +98,22 @@ async def test_an_edit_telegram_refuses_becomes_a_new_message(api: tuple[BotApiS
     server, bot = api
     started(server, 5)
     sender = Sender(bot)
-    sent = await sender.send(5, TextOut("Cancelled: nothing was changed."))
-    await sender.edit(5, sent.message_id, TextOut("Cancelled: nothing was changed."))  # "message is not modified"
+    await sender.send(5, TextOut("Cancelled: nothing was changed."))
     await sender.edit(5, 999_999, TextOut("Now learning Spanish."))  # "message to edit not found"
-    assert [m.text for m in server.messages(5)] == [
-        "Cancelled: nothing was changed.",
-        "Cancelled: nothing was changed.",
-        "Now learning Spanish.",
-    ]
+    assert [m.text for m in server.messages(5)] == ["Cancelled: nothing was changed.", "Now learning Spanish."]
+
+
+async def test_an_edit_that_changes_nothing_is_a_success_not_a_new_message(api: tuple[BotApiServer, Bot]) -> None:
+    """A double tap on Next: the second edit brings the same page; it must not be sent again."""
+    server, bot = api
+    started(server, 5)
+    sender = Sender(bot)
+    page = TextOut("Your words (2 of 3)", keyboard([[Button("Next", "wd.p:-:3")]]))
+    sent = await sender.send(5, TextOut("Your words (1 of 3)"))
+    await sender.edit(5, sent.message_id, page)
+    await sender.edit(5, sent.message_id, page)  # Telegram: "message is not modified"
+    assert [(m.text, m.labels) for m in server.messages(5)] == [("Your words (2 of 3)", ["Next"])]
+    assert len(server.calls_of("editMessageText")) == 2 and server.errors[400] == 1  # refused once, and that was that
 
 
 async def test_a_429_is_waited_out_and_the_message_still_arrives(api: tuple[BotApiServer, Bot]) -> None:
