@@ -579,14 +579,15 @@ class FakeJobRepository:
         ]
         return _copy(sorted(jobs, key=lambda job: job.started_at or job.created_at)[:limit])
 
-    async def count_since(self, learner_id: str, kind: JobKind, since: datetime) -> int:
+    async def count_since(
+        self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False
+    ) -> int:
+        pending = (JobStatus.QUEUED, JobStatus.RUNNING)
+        counted = pending if pending_only else (*pending, JobStatus.DONE)
         return sum(
             1
             for job in self._s.jobs.values()
-            if job.learner_id == learner_id
-            and job.kind is kind
-            and job.created_at >= since
-            and job.status is not JobStatus.FAILED
+            if job.learner_id == learner_id and job.kind is kind and job.created_at >= since and job.status in counted
         )
 
 

@@ -380,8 +380,13 @@ class JobRepository(Protocol):
     async def list_stuck_running(self, started_before: datetime, limit: int) -> list[GenerationJob]:
         """Running jobs whose current attempt started before `started_before`, oldest first."""
         ...
-    async def count_since(self, learner_id: str, kind: JobKind, since: datetime) -> int:
-        """Jobs of `kind` the learner asked for since `since`, failed ones excepted (the daily quota)."""
+    async def count_since(
+        self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False
+    ) -> int:
+        """Jobs of `kind` the learner asked for since `since`, failed ones excepted (the daily quota).
+
+        `pending_only`: only those not finished yet (queued or running).
+        """
         ...
 
 

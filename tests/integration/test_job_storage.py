@@ -257,6 +257,17 @@ async def test_a_learners_jobs_newest_first_and_the_daily_count(db: Database) ->
         assert await uow.jobs.count_since(other.id, JobKind.ARTICLE, T0) == 1
 
 
+async def test_the_pending_count_is_of_queued_and_running_jobs_only(db: Database) -> None:
+    learner = await add_learner(db)
+    for status in JobStatus:
+        await add_job(db, make_job(learner, kind=JobKind.SPEECH, status=status, created_at=T0))
+    await add_job(db, make_job(learner, kind=JobKind.SPEECH, created_at=T0 - timedelta(seconds=1)))  # before
+    await add_job(db, make_job(learner, created_at=T0))  # an article
+    async with db.unit_of_work() as uow:
+        assert await uow.jobs.count_since(learner.id, JobKind.SPEECH, T0, pending_only=True) == 2
+        assert await uow.jobs.count_since(learner.id, JobKind.SPEECH, T0) == 3  # and the done one
+
+
 async def test_deleting_a_learner_deletes_their_jobs_and_keeps_the_shared_speech_cache(db: Database) -> None:
     learner = await add_learner(db)
     job = await add_job(db, make_job(learner))

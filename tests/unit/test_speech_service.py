@@ -57,11 +57,26 @@ async def test_the_second_request_for_a_text_calls_no_provider_uploads_nothing_a
     )
 
 
+async def test_queued_requests_count_toward_the_quota_so_none_can_be_queued_beyond_it() -> None:
+    world = world_with(speech_quota=2)
+    learner = await world.learner()
+    await listen(world, learner, "uno")
+    await listen(world, learner, "dos")  # nothing synthesised yet: both wait in the queue
+    with pytest.raises(QuotaExceeded, match="used today's 2 voice messages"):
+        await listen(world, learner, "tres")
+    await world.run_enqueued()
+    assert [call[0] for call in world.synthesizer.calls] == ["uno", "dos"]
+    assert [job.status for job in world.uow.store.jobs.values()] == [JobStatus.DONE] * 2
+    await listen(world, learner, "uno")  # cached now: free
+    with pytest.raises(QuotaExceeded):  # after they ran: the two syntheses count
+        await listen(world, learner, "tres")
+
+
 async def test_the_quota_is_checked_again_when_the_synthesis_happens() -> None:
     world = world_with(speech_quota=1)
     learner = await world.learner()
-    await listen(world, learner, "uno")
-    late = await listen(world, learner, "dos")  # both accepted: nothing synthesised yet
+    late = await listen(world, learner, "dos")  # accepted: nothing synthesised yet
+    await world.jobs.speech.clip_for(learner.id, "uno", "es")  # meanwhile, a concurrent request's synthesis
     await world.run_enqueued()
     assert [call[0] for call in world.synthesizer.calls] == ["uno"]
     assert world.stored_job(late).status is JobStatus.FAILED

@@ -3,7 +3,11 @@
 A cache hit makes no provider call and costs no quota; on platforms that return an id for an
 upload (Telegram's file_id) the id is remembered and sent instead of the audio. Only real
 syntheses a learner asked for count toward DAILY_SPEECH_QUOTA (article narration is covered by
-the article quota).
+the article quota). A request is also refused when the syntheses of today plus the learner's
+SPEECH jobs still queued or running reach the quota, so nobody can queue unlimited syntheses;
+the count errs on the strict side (a pending job for a text cached meanwhile, or one that has just
+synthesised, counts too). Two requests at the same instant may both pass: the quota is checked
+again when the synthesis happens.
 """
 
 from __future__ import annotations
@@ -147,7 +151,8 @@ class SpeechService:
     ) -> dict[str, Any]:
         """Params {"text", "language"?}: 1–300 characters; the active pair's language by default.
 
-        The quota is checked now too (unless the text is cached), so a learner over it is told at once.
+        The quota is checked now too (unless the text is cached), counting the learner's SPEECH
+        jobs not finished yet, so a learner over it is told at once.
         """
         self._require()
         text = normalise_text(str(params.get("text") or ""))
@@ -160,7 +165,7 @@ class SpeechService:
         requested = params.get("language")
         language = language_code(str(requested)) if requested else (await load_active_pair(uow, learner_id)).target
         if await uow.speech_cache.get(self.cache_key(text, language)) is None:
-            await self._check_quota(uow, learner_id, now)
+            await self._check_quota(uow, learner_id, now, count_pending=True)
         return {"text": text, "language": language}
 
     async def execute(self, run: JobRun) -> None:
@@ -192,9 +197,14 @@ class SpeechService:
             clip = (await self.clip_for(learner_id, text, language, counted=False)).clip
         return clip
 
-    async def _check_quota(self, uow: UnitOfWork, learner_id: str, now: datetime) -> None:
+    async def _check_quota(
+        self, uow: UnitOfWork, learner_id: str, now: datetime, *, count_pending: bool = False
+    ) -> None:
+        """QuotaExceeded when today's syntheses (plus, at request, the pending SPEECH jobs) reach the quota."""
         since, zone = await learner_day_start(uow, learner_id, now)
         used = await uow.speech_cache.count_requested_since(learner_id, since)
+        if count_pending:
+            used += await uow.jobs.count_since(learner_id, JobKind.SPEECH, since, pending_only=True)
         check_daily_quota(used, self._daily_quota, "voice messages", now, zone)
 
     def _require(self) -> tuple[SpeechSynthesizer, MediaStore]:

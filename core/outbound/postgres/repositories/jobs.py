@@ -37,6 +37,7 @@ _learner = table_of(LearnerEntity)
 _identity = table_of(ChatIdentityEntity)
 
 _RUNNING = JobStatus.RUNNING.value
+_PENDING = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class SqlJobRepository(SqlRepository):
@@ -147,15 +148,18 @@ class SqlJobRepository(SqlRepository):
         )
         return [_job_to_model(row) for row in await self._execute(statement)]
 
-    async def count_since(self, learner_id: str, kind: JobKind, since: datetime) -> int:
+    async def count_since(
+        self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False
+    ) -> int:
         uid = parse_id(learner_id)
         if uid is None:
             return 0
+        counted = _PENDING if pending_only else (*_PENDING, JobStatus.DONE)
         statement = sa.select(sa.func.count()).where(
             _job.c.learner_id == uid,
             _job.c.kind == kind.value,
             _job.c.created_at >= since,
-            _job.c.status != JobStatus.FAILED.value,
+            _job.c.status.in_([status.value for status in counted]),
         )
         return int((await self._execute(statement)).scalar_one())
 
