@@ -10,6 +10,10 @@
   expires), past the lease, so the new run's claim takes the row over at once: with the defaults a
   killed worker's job resumes about 250 s after it started. (The sweep, every minute, is only the
   backstop: it re-enqueues a row running past its lease that arq lost.)
+- SIGTERM (docker compose stop): arq stops taking jobs and waits up to JOB_COMPLETION_WAIT_S for
+  the running ones, then cancels what is left (each cancelled run hands its row back to queued and
+  its finished steps stay stored; another worker or the sweep resumes it) — within compose's
+  stop_grace_period (60 s) before the SIGKILL.
 - The health check key is refreshed every HEALTH_CHECK_INTERVAL_S; `langlearn worker --check`
   reads it (exit 0) — it expires shortly after a worker dies (exit 1).
 
@@ -47,6 +51,7 @@ LEASE_MARGIN_S = 5.0
 ARQ_REDELIVERY_EXTRA_S = 10.0  # arq: in_progress_timeout_s = max function timeout + 10
 RUN_JOB_MAX_TRIES = 12  # a backstop: the row's attempts (JobTimings.max_attempts) end a job first
 HEALTH_CHECK_INTERVAL_S = 30
+JOB_COMPLETION_WAIT_S = 50  # on SIGTERM; below docker-compose.yml's stop_grace_period (60 s)
 MAX_JOBS = 20  # jobs at a time per worker: mostly waiting on providers
 # arq reads new job ids once per poll (default every 0.5 s): with jobs of ~100 ms a slot then sits
 # idle most of the time (bench/speech_jobs: 5x the ideal at 0.5 s). One ZRANGEBYSCORE every 20 ms
@@ -159,6 +164,7 @@ class WorkerSettings:
     max_jobs = MAX_JOBS
     poll_delay = POLL_DELAY_S
     health_check_interval = HEALTH_CHECK_INTERVAL_S
+    job_completion_wait = JOB_COMPLETION_WAIT_S
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:

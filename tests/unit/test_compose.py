@@ -115,3 +115,24 @@ def test_dockerfile_builds_the_locked_runtime_environment() -> None:
     assert "uv sync --frozen --no-dev" in dockerfile
     for folder in ("core", "bots", "worker", "migrations"):
         assert f"COPY {folder} ./{folder}" in dockerfile
+
+
+def seconds(duration: str) -> float:
+    """A compose duration such as "60s", "1m30s" or "1m" in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", duration.strip())
+    assert parts and any(parts.groups()), f"unreadable duration {duration!r}"
+    minutes, secs = parts.groups()
+    return int(minutes or 0) * 60 + float(secs or 0)
+
+
+def test_a_stopped_worker_lets_its_running_jobs_finish_within_the_grace_period(services: dict[str, Any]) -> None:
+    """On SIGTERM arq stops taking jobs and waits `job_completion_wait` for the running ones, then
+    cancels them and shuts down: all of it before compose's SIGKILL at stop_grace_period."""
+    from arq.worker import get_kwargs
+
+    from worker.main import WorkerSettings
+
+    wait = get_kwargs(WorkerSettings).get("job_completion_wait")  # what arq's run_worker passes to Worker
+    assert isinstance(wait, int) and wait > 0, "arq cancels running jobs at once on SIGTERM"
+    grace = seconds(services["worker"]["stop_grace_period"])
+    assert wait + 5 <= grace, f"job_completion_wait {wait} s leaves no time to shut down before {grace} s"
