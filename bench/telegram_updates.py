@@ -42,7 +42,8 @@ over aiohttp.
 Both bots run without a rate limiter: with `TelegramRateLimiter` (Telegram's limits: 1 message a
 second per private chat, 30 overall) the pacing, not the handlers, would be measured; the limiter
 is measured by bench/telegram_ratelimit.py. Logging is configured as `langlearn telegram` does
-(INFO, httpx at WARNING, the redacting filter) and the default asyncio loop is used, as there.
+(INFO, httpx at WARNING, the redacting filter), and this process runs on the event loop it runs
+on (`bots.telegram.runner.event_loop_factory`: uvloop; BENCH_TG_LOOP=asyncio for the default loop).
 
 Goal (issue 3): review answers (`buttons`) at least 0.7 of the echo rate.
 
@@ -672,7 +673,13 @@ def main() -> None:
 
     started = now_ns()
     log(f"{USERS} users in a closed loop, {WARMUP} warm-up + {UPDATES} measured updates a phase, {ROUNDS} rounds")
-    figures = asyncio.run(run())
+    factory = None
+    if os.environ.get("BENCH_TG_LOOP", "uvloop") != "asyncio":
+        from bots.telegram.runner import event_loop_factory
+
+        factory = event_loop_factory()
+    with asyncio.Runner(loop_factory=factory) as runner:
+        figures = runner.run(run())
     goals = {}
     if "ratio_buttons_to_echo" in figures:
         goals["review_answers_at_least_0.7_of_echo"] = figures["ratio_buttons_to_echo"] >= 0.7
