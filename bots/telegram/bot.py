@@ -33,7 +33,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from bots.chat.app import ChatApp
 from bots.chat.commands import COMMANDS
 from bots.chat.errors import SOMETHING_WENT_WRONG
-from bots.chat.events import Attachment
+from bots.chat.events import Attachment, EventKind
 from bots.chat.replies import Reply
 from bots.telegram import render
 from bots.telegram.convert import TOO_BIG, Download, Incoming, convert, ordering_key
@@ -114,8 +114,9 @@ class TelegramBot:
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         # Background results (job status lines, voice messages) go out through the bot's own Bot.
         self.messenger = TelegramMessenger(self.application.bot)
+        self._admins = admin_policy(settings)
         self._chat = ChatApp(
-            services, admin_policy(settings), clock=clock, messengers={self.messenger.platform: self.messenger}
+            services, self._admins, clock=clock, messengers={self.messenger.platform: self.messenger}
         )
         self._sender = Sender(self.application.bot)
         self._poll_timeout = poll_timeout
@@ -311,6 +312,7 @@ class TelegramBot:
     async def _answer(self, incoming: Incoming) -> list[Reply]:
         if not incoming.event.addressed_to_bot:
             return []  # a group message for someone else: no download, no typing, no database
+        incoming = self._without_unwanted_file(incoming)
         if incoming.refusal is not None:
             return [Reply(text=incoming.refusal)]
         async with self._typing(incoming.chat_id):
@@ -325,6 +327,30 @@ class TelegramBot:
                     return [Reply(text=TOO_BIG)]
                 event = dataclasses.replace(event, attachment=attachment)
             return await self._chat.handle(event)
+
+    def _without_unwanted_file(self, incoming: Incoming) -> Incoming:
+        """Fetch a document only when the chat layer will read it.
+
+        That is /pack_import from an admin in an admin chat. Anything else (a captionless file, a
+        refused /pack_import) gets the same answer without its bytes ever being downloaded, and
+        without the 20 MB refusal, which only matters to a file we would have read.
+
+        Voice notes are still downloaded: the chat layer's answer to one reads its bytes (an empty
+        one is refused as such).
+        """
+        event = incoming.event
+        has_file = incoming.download is not None or incoming.refusal == TOO_BIG
+        if event.kind != EventKind.FILE or not has_file:
+            return incoming
+        wanted = (
+            event.command == "pack_import"
+            and self._admins.is_admin_user(event.platform, event.user_id)
+            and self._admins.is_admin_channel(event.platform, event.chat_id)
+        )
+        if wanted:
+            return incoming
+        refusal = None if incoming.refusal == TOO_BIG else incoming.refusal
+        return dataclasses.replace(incoming, download=None, refusal=refusal)
 
     async def _download(self, download: Download) -> Attachment | None:
         """The file's bytes (getFile + download); None when Telegram says it is too big."""

@@ -92,3 +92,29 @@ async def test_pack_delete_cancelled_in_the_admin_chat_edits_the_question(tg: Te
     [edited] = [m for m in tg.server.messages(ADMIN_CHAT) if m.message_id == question.message_id]
     assert (edited.text, edited.buttons) == ("Cancelled: nothing was changed.", [])
     assert await tg.count("pack") == 1
+
+
+async def test_files_nobody_will_read_are_never_downloaded(tg: Telegram) -> None:
+    """Only /pack_import from an admin in an admin chat fetches its document; every other file
+    gets the same answer as before, and the server sees no getFile."""
+    await tg.admin("/pack_new es-basics es en A1 Spanish basics")
+    await tg.onboard(ANA)
+    # a captionless document (a video, say) in a private chat: the hint, no download
+    [hint] = await tg.document(ANA, "holiday.mp4", b"x" * 4096)
+    assert hint.text.startswith("Files are for admins importing word packs")
+    # even over 20 MB: the same hint, not the download-limit refusal (nothing would read it)
+    [hint] = await tg.document(ANA, "huge.mp4", b"x", file_size=21 * 1024 * 1024)
+    assert hint.text.startswith("Files are for admins importing word packs")
+    # /pack_import from a learner, anywhere, and from the admin outside the admin chat: refused
+    refused = await tg.document(ANA, "words.csv", CSV, caption="/pack_import es-basics")
+    assert texts(refused) == [NOT_AN_ADMIN.format(name="pack_import")]
+    refused = await tg.document(ANA, "words.csv", CSV, caption="/pack_import es-basics", chat=ADMIN_CHAT)
+    assert texts(refused) == [NOT_AN_ADMIN.format(name="pack_import")]
+    refused = await tg.document(ADMIN, "words.csv", CSV, caption="/pack_import es-basics")
+    assert texts(refused) == [NOT_HERE.format(name="pack_import")]
+    assert tg.server.counts["getFile"] == 0 and tg.server.counts["download"] == 0
+    assert await tg.count("pack_entry") == 0
+    # the admin in the admin chat: downloaded once and imported
+    [report] = await tg.document(ADMIN, "words.csv", CSV, caption="/pack_import es-basics", chat=ADMIN_CHAT)
+    assert report.text.startswith("“es-basics”: 2 added")
+    assert tg.server.counts["getFile"] == 1 and tg.server.counts["download"] == 1
