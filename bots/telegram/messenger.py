@@ -6,6 +6,11 @@ the bot's `Sender`. A voice message is uploaded (`voice_audio` bytes; the return
 back as `SentMessage.platform_file_id`) or, when the clip already has a Telegram `file_id`, sent
 by that id: no upload.
 
+A `file_id` Telegram no longer knows (400 "wrong file identifier", "file reference expired") is
+not worth retrying: when the message also carries the audio (`voice_audio`), it is uploaded at once
+instead (the new `file_id` comes back in `platform_file_id`); otherwise `StalePlatformFile`, so the
+caller forgets the id and sends again with the audio bytes.
+
 Errors: a chat that refuses the bot (403: blocked, kicked; or a chat that no longer exists) →
 `RecipientUnavailable`; any other Telegram failure → `ProviderUnavailable("Telegram", …)`, so the
 job is retried.
@@ -30,7 +35,7 @@ from bots.chat.replies import Button, FileOut, Reply
 from bots.telegram.render import Outgoing, VoiceOut, keyboard, render_reply
 from bots.telegram.sender import Sender
 from bots.telegram.text import escape
-from core.domain.errors import ProviderUnavailable, RecipientUnavailable
+from core.domain.errors import ProviderUnavailable, RecipientUnavailable, StalePlatformFile
 from core.domain.models import DeliveryAddress, OutgoingMessage, SentMessage
 
 if TYPE_CHECKING:
@@ -43,6 +48,8 @@ PLATFORM = "telegram"
 PROVIDER = "Telegram"
 # BadRequest descriptions that mean the chat is gone for good (not worth a retry).
 _GONE = ("chat not found", "user not found", "bot was blocked", "bot was kicked", "user is deactivated")
+# BadRequest descriptions, when sending by file_id, that mean Telegram no longer knows the file.
+_STALE_FILE = ("wrong file identifier", "wrong remote file identifier", "file reference expired", "file_id_invalid")
 
 
 class TelegramMessenger:
@@ -76,13 +83,19 @@ class TelegramMessenger:
         sent = [await self._send(address, chat_id, part) for part in parts]
         markup = keyboard(rows)
         file_id = voice.platform_refs.get(PLATFORM)
-        if file_id is not None:
-            sent.append(await self._send_voice_by_id(address, chat_id, file_id, markup))
-        elif message.voice_audio is not None:
-            audio = FileOut(f"{voice.cache_key[:16]}.ogg", message.voice_audio, "audio/ogg")
-            sent.append(await self._send(address, chat_id, VoiceOut(audio, markup)))
-        else:
+        if file_id is None and message.voice_audio is None:
             raise ValueError("a voice message without audio and without a Telegram file_id")
+        if file_id is not None:
+            try:
+                sent.append(await self._send_voice_by_id(address, chat_id, file_id, markup))
+                return sent
+            except StalePlatformFile:
+                if message.voice_audio is None:
+                    raise
+                logger.warning("Telegram no longer knows file_id %s: uploading the audio again", file_id)
+        assert message.voice_audio is not None
+        audio = FileOut(f"{voice.cache_key[:16]}.ogg", message.voice_audio, "audio/ogg")
+        sent.append(await self._send(address, chat_id, VoiceOut(audio, markup)))
         return sent
 
     async def edit_text(self, address: DeliveryAddress, message_id: str, text: str) -> None:
@@ -116,7 +129,12 @@ class TelegramMessenger:
 
         async def send() -> Message:
             await self._sender.chat_action(chat_id, ChatAction.RECORD_VOICE)
-            return await bot.send_voice(chat_id, file_id, reply_markup=markup)
+            try:
+                return await bot.send_voice(chat_id, file_id, reply_markup=markup)
+            except BadRequest as exc:
+                if any(reason in exc.message.lower() for reason in _STALE_FILE):
+                    raise StalePlatformFile(PLATFORM, file_id) from None
+                raise
 
         return _sent(await self._guarded(address, send))
 

@@ -122,3 +122,18 @@ class RecipientUnavailable(DomainError):
         super().__init__(f"{platform} chat {chat_id} can no longer be reached (the bot was blocked or removed).")
         self.platform = platform
         self.chat_id = chat_id
+
+
+class StalePlatformFile(ProviderError):
+    """The chat platform no longer knows an upload id we stored, and the message had no audio to upload.
+
+    Telegram says "wrong file identifier" or "file reference expired".
+    The caller forgets the id (`SpeechClip.platform_refs[platform]`) and sends again with the audio
+    bytes from the media store; the platform's new id then replaces the old one. `str(error)` is
+    written for a learner; `file_id` is for logs.
+    """
+
+    def __init__(self, platform: str, file_id: str) -> None:
+        super().__init__("The voice message could not be sent this time; please ask for it again.")
+        self.platform = platform
+        self.file_id = file_id

@@ -18,7 +18,8 @@ Point PTB at it with
   callback data over 64 bytes and "message is not modified" edits fail as on Telegram.
 - Files: injected documents and voice notes get file ids; `getFile` returns a `file_path` (400 "file is too
   big" over 20 MB) and `GET /file/bot<token>/<file_path>` serves the bytes. Uploads (`sendDocument`,
-  `sendPhoto`, `sendVoice`, `sendAudio`) keep the bytes and the file name.
+  `sendPhoto`, `sendVoice`, `sendAudio`) keep the bytes and the file name; sending by a file_id the server
+  does not know (never issued, or `forget_file`) is a 400 "wrong file identifier/HTTP URL specified".
 - Private chats: the bot may write only to users who have written to it in private (else 403 "bot can't
   initiate conversation with a user"), never to `blocked_users` (403 "bot was blocked by the user").
 
@@ -641,6 +642,10 @@ class BotApiServer(LocalServer):
         self._files[stored.file_id] = stored
         return stored
 
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer knows this file_id: sending by it answers 400 "wrong file identifier"."""
+        self._files.pop(file_id, None)
+
     # --- waiting ------------------------------------------------------------------------------
 
     def is_confirmed(self, update_id: int) -> bool:
@@ -1083,6 +1088,8 @@ class BotApiServer(LocalServer):
         if isinstance(value, str) and value in self._files:
             stored = self._files[value]
             return stored, stored.file_path.rsplit("/", 1)[-1]
+        if isinstance(value, str) and value and not value.startswith("attach://"):
+            raise _bad("wrong file identifier/HTTP URL specified")  # an unknown (or forgotten) file_id
         raise _bad(f"there is no {key} in the request")
 
     def _send_media(
