@@ -621,7 +621,11 @@ class FakeReminderRepository:
     def __init__(self, store: InMemoryStore) -> None:
         self._s = store
 
-    async def list_candidates(self, reminded_before: date) -> list[ReminderCandidate]:
+    async def reminder_timezones(self) -> list[str]:
+        learners = self._s.learners.values()
+        return sorted({learner.settings.timezone for learner in learners if learner.settings.reminder_time})
+
+    async def list_candidates(self, local_today: Mapping[str, date]) -> list[ReminderCandidate]:
         candidates = []
         for learner in sorted(self._s.learners.values(), key=lambda learner: learner.id):
             reminder_time = learner.settings.reminder_time
@@ -631,7 +635,8 @@ class FakeReminderRepository:
                 if identity.learner_id == learner.id and identity.platform == "telegram"
             )
             last = self._s.reminder_days.get(learner.id)
-            if reminder_time is None or not telegram or (last is not None and last >= reminded_before):
+            today = local_today.get(learner.settings.timezone)
+            if reminder_time is None or not telegram or today is None or (last is not None and last >= today):
                 continue
             timezone = learner.settings.timezone
             candidates.append(ReminderCandidate(learner.id, timezone, reminder_time, telegram[0], last))
@@ -639,7 +644,7 @@ class FakeReminderRepository:
 
     async def mark_reminded(self, learner_id: str, day: date) -> bool:
         last = self._s.reminder_days.get(learner_id)
-        if last is not None and last >= day:
+        if learner_id not in self._s.learners or (last is not None and last >= day):
             return False
         self._s.reminder_days[learner_id] = day
         return True

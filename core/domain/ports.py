@@ -8,7 +8,7 @@ rolls back unless the service calls `await uow.commit()`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -408,11 +408,21 @@ class SpeechCacheRepository(Protocol):
 class ReminderRepository(Protocol):
     """Who gets a daily "cards due" reminder, and the local day each was last reminded on."""
 
-    async def list_candidates(self, reminded_before: date) -> list[ReminderCandidate]:
-        """Learners with a reminder time and a Telegram identity, not reminded on or after `reminded_before`."""
+    async def reminder_timezones(self) -> list[str]:
+        """The timezones (as stored) of the learners who have a reminder time."""
+        ...
+    async def list_candidates(self, local_today: Mapping[str, date]) -> list[ReminderCandidate]:
+        """Learners with a reminder time and a Telegram identity not reminded yet on their local today.
+
+        `local_today` maps each timezone (as stored) to its current day; learners of other zones
+        are left out, and so is anyone whose last reminder is on or after their zone's day.
+        """
         ...
     async def mark_reminded(self, learner_id: str, day: date) -> bool:
-        """Record the reminder for `day`; False when it was already recorded (another sender won)."""
+        """Record the reminder for `day`; whether this call recorded it.
+
+        False when it was already recorded (another sender won) or the learner is gone (deleted meanwhile).
+        """
         ...
     async def clear_reminded(self, learner_id: str, day: date) -> None:
         """Undo `mark_reminded(learner_id, day)` (the send failed for a passing reason: try again)."""

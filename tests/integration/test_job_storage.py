@@ -23,10 +23,14 @@ from core.domain.models import (
     JobStatus,
     Learner,
     LearnerSettings,
+    OutgoingMessage,
+    ReminderReport,
+    SentMessage,
     SpeechClip,
 )
 from core.jobs_wiring import build_job_services
 from core.outbound.postgres.database import Database
+from core.outbound.postgres.entities.flashcards import QUEUE_SCHEDULED, FlashcardEntity
 from tests.fakes import (
     FakeJobQueue,
     FakeLanguageModel,
@@ -46,12 +50,17 @@ def new_id() -> str:
 
 
 async def add_learner(
-    db: Database, *, reminder_time: str | None = None, platform: str = "telegram", user_id: str | None = None
+    db: Database,
+    *,
+    reminder_time: str | None = None,
+    platform: str = "telegram",
+    user_id: str | None = None,
+    timezone: str = "Europe/Madrid",
 ) -> Learner:
     learner = Learner(
         id=new_id(),
         display_name="Alice",
-        settings=LearnerSettings(timezone="Europe/Madrid", reminder_time=reminder_time),
+        settings=LearnerSettings(timezone=timezone, reminder_time=reminder_time),
         desired_retention=0.9,
         fsrs_parameters=(0.1, 0.2),
         created_at=T0,
@@ -403,11 +412,31 @@ async def test_reminder_candidates_have_a_time_and_a_telegram_chat(db: Database)
         await uow.reminders.mark_reminded(reminded.id, date(2026, 3, 2))
         await uow.commit()
     async with db.unit_of_work() as uow:
-        candidates = await uow.reminders.list_candidates(date(2026, 3, 2))
+        assert await uow.reminders.reminder_timezones() == ["Europe/Madrid"]
+        candidates = await uow.reminders.list_candidates({"Europe/Madrid": date(2026, 3, 2)})
         rows = [(c.learner_id, c.timezone, c.reminder_time, c.telegram_user_id, c.last_reminded_on) for c in candidates]
         assert rows == [(due.id, "Europe/Madrid", "19:30", "1001", None)]
-        later = await uow.reminders.list_candidates(date(2026, 3, 3))
+        later = await uow.reminders.list_candidates({"Europe/Madrid": date(2026, 3, 3)})
         assert {c.learner_id: c.last_reminded_on for c in later} == {due.id: None, reminded.id: date(2026, 3, 2)}
+        assert await uow.reminders.list_candidates({"Asia/Tokyo": date(2026, 3, 3)}) == []  # nobody there
+        assert await uow.reminders.list_candidates({}) == []
+
+
+async def test_learners_reminded_on_their_local_today_are_left_out_zone_by_zone(db: Database) -> None:
+    madrid = await add_learner(db, reminder_time="19:30")
+    tokyo = await add_learner(db, reminder_time="08:00", timezone="Asia/Tokyo")
+    day = date(2026, 3, 2)
+    async with db.unit_of_work() as uow:
+        assert await uow.reminders.mark_reminded(madrid.id, day)
+        assert await uow.reminders.mark_reminded(tokyo.id, day)
+        await uow.commit()
+    async with db.unit_of_work() as uow:
+        assert sorted(await uow.reminders.reminder_timezones()) == ["Asia/Tokyo", "Europe/Madrid"]
+        # 2 March in Madrid, already 3 March in Tokyo: only Tokyo's learner may be due
+        listed = await uow.reminders.list_candidates({"Europe/Madrid": day, "Asia/Tokyo": day + timedelta(days=1)})
+        assert [c.learner_id for c in listed] == [tokyo.id]
+        both = await uow.reminders.list_candidates({"Europe/Madrid": day + timedelta(days=1), "Asia/Tokyo": day})
+        assert [c.learner_id for c in both] == [madrid.id]
 
 
 async def test_a_day_is_marked_reminded_once_and_only_forward(db: Database) -> None:
@@ -427,8 +456,49 @@ async def test_a_day_is_marked_reminded_once_and_only_forward(db: Database) -> N
         assert await uow.reminders.mark_reminded(learner.id, day + timedelta(days=1))
         await uow.commit()
     async with db.unit_of_work() as uow:
-        [candidate] = await uow.reminders.list_candidates(day + timedelta(days=2))
+        [candidate] = await uow.reminders.list_candidates({"Europe/Madrid": day + timedelta(days=2)})
         assert candidate.last_reminded_on == day + timedelta(days=1)
+        assert not await uow.reminders.mark_reminded(new_id(), day)  # no such learner: nothing, no error
+        assert not await uow.reminders.mark_reminded("nope", day)
+
+
+async def test_a_learner_deleted_during_the_reminder_tick_does_not_stop_it(db: Database) -> None:
+    clock = FixedClock(datetime(2026, 3, 2, 18, 30, tzinfo=UTC))  # 19:30 in Madrid
+    services = make_services(uow=db.unit_of_work, clock=clock)
+    learners = []
+    for user_id in ("1001", "2002"):
+        learner, _created = await services.accounts.ensure_learner("telegram", user_id, "Ana")
+        await services.learner_settings.set_timezone(learner.id, "Europe/Madrid")
+        await services.learner_settings.set_reminder(learner.id, "19:30")
+        await services.languages.set_pair(learner.id, "es", "en", "A2")
+        await services.vocabulary.add_words(learner.id, [f"perro{user_id} = dog"])
+        learners.append(learner)
+    async with db.session() as session:  # their cards are due
+        await session.execute(sa.update(FlashcardEntity).values(queue=QUEUE_SCHEDULED, due=clock() - timedelta(days=1)))
+        await session.commit()
+    reminders = build_job_services(
+        db.unit_of_work,
+        Settings(_env_file=None, DATABASE_URL=db.url),
+        queue=FakeJobQueue(),
+        language_model=None,
+        speech=None,
+        media=None,
+        translator=None,
+        clock=clock,
+    ).reminders
+
+    class DeletingMessenger(RecordingMessenger):
+        """The other learner deletes their account while the first reminder goes out."""
+
+        async def send(self, address: DeliveryAddress, message: OutgoingMessage) -> list[SentMessage]:
+            sent = await super().send(address, message)
+            if len(self.delivered) == 1:
+                await services.data.delete_everything(learners[1 if address.user_id == "1001" else 0].id)
+            return sent
+
+    messenger = DeletingMessenger()
+    assert await reminders.send_due({"telegram": messenger}) == ReminderReport(sent=1, disabled=0)
+    assert messenger.texts() == ["⏰ 1 card is due for review."]
 
 
 # --- the services over SQL --------------------------------------------------------------------

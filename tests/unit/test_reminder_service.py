@@ -3,7 +3,8 @@ day, never when nothing is due; a learner who blocked the bot has reminders turn
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from core.domain.errors import ProviderUnavailable
 from core.domain.models import ActionButton, CardState, Learner, ReminderReport
@@ -126,3 +127,61 @@ async def test_a_day_marked_by_another_sender_is_not_sent_twice() -> None:
     assert await world.jobs.reminders.mark_reminded(learner.id, due.day)  # another worker's tick won
     assert (await world.jobs.reminders.send_due(world.messengers)).sent == 0
     assert world.messenger.delivered == []
+
+
+async def test_one_learners_failure_does_not_cost_the_others_their_reminder() -> None:
+    world = build_job_world()
+    await learner_with_due_cards(world, due=1)
+    await learner_with_due_cards(world, due=2, user_id="2002")
+    world.messenger.fail_next = [RuntimeError("a bug on the way to the first learner")]
+    assert await tick(world, datetime(2025, 3, 10, 18, 30, tzinfo=UTC)) == ReminderReport(sent=1, disabled=0)
+    assert len(world.messenger.delivered) == 1
+
+
+async def test_a_learner_deleted_before_the_day_is_marked_is_skipped() -> None:
+    world = build_job_world()
+    learner = await learner_with_due_cards(world, due=1)
+    world.clock.set(datetime(2025, 3, 10, 18, 30, tzinfo=UTC))
+    [due] = await world.jobs.reminders.due_reminders()
+    await world.services.data.delete_everything(learner.id)
+    assert not await world.jobs.reminders.mark_reminded(due.learner_id, due.day)
+    assert world.uow.store.reminder_days == {}
+
+
+# Zones east and west of UTC, half-hour offsets, and Los Angeles's switch to summer time on
+# 9 March 2025 (02:30 does not exist that day); reminders just before and after local midnight.
+SIMULATED = [
+    ("1001", "Pacific/Kiritimati", "23:30"),  # UTC+14
+    ("1002", "Pacific/Pago_Pago", "00:15"),  # UTC-11
+    ("1003", "Europe/Madrid", "19:30"),
+    ("1004", "America/Los_Angeles", "02:30"),
+    ("1005", "Asia/Kolkata", "12:45"),  # UTC+5:30
+]
+
+
+async def test_four_days_of_ticks_remind_each_learner_once_a_local_day_at_their_time() -> None:
+    start, end = datetime(2025, 3, 7, 12, 0, tzinfo=UTC), datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
+    step = timedelta(minutes=10)
+    world = build_job_world()
+    world.clock.set(start)  # their cards fell due the day before
+    for user_id, timezone, at in SIMULATED:
+        await learner_with_due_cards(world, due=1, reminder=at, timezone=timezone, user_id=user_id)
+    sent: list[tuple[str, datetime]] = []
+    moment = start
+    while moment < end:
+        await tick(world, moment)
+        sent += [(item.address.chat_id, moment) for item in world.messenger.delivered[len(sent) :]]
+        moment += step
+
+    expected: list[tuple[str, datetime]] = []
+    for user_id, timezone, at in SIMULATED:
+        zone, (hours, minutes) = ZoneInfo(timezone), (int(part) for part in at.split(":"))
+        for offset in range(-1, 6):
+            due_at = datetime.combine(date(2025, 3, 6) + timedelta(days=offset), time(hours, minutes), tzinfo=zone)
+            if start - timedelta(hours=2) < due_at < end - step:  # within the 2 h grace at the first tick
+                first_tick = start + max(0, -((start - due_at) // step)) * step  # the first tick at or after it
+                expected.append((user_id, first_tick))
+    assert sorted(sent) == sorted(expected)
+    assert {user_id: sum(user == user_id for user, _ in sent) for user_id, _, _ in SIMULATED} == {
+        user_id: 4 if user_id not in ("1002", "1004") else 5 for user_id, _, _ in SIMULATED
+    }  # four days, and the two whose time came within 2 h before the start

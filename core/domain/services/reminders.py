@@ -5,12 +5,14 @@ timezone today (within `grace`, so a late tick still sends it and a time set for
 day waits for tomorrow), they were not reminded for that local day yet, and cards are due. The
 day is recorded before the message goes out (at most once a day even with two senders); a send
 that fails for a passing reason is un-recorded so the next tick tries again; a learner who
-blocked the bot has reminders turned off.
+blocked the bot has reminders turned off. One learner's failure (deleted meanwhile, a bug) is
+logged and the tick goes on with the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -27,6 +29,8 @@ from core.domain.models import (
 )
 from core.domain.ports import Clock, Messenger, UnitOfWorkFactory
 from core.domain.services._rules import learner_zone, local_day
+
+logger = logging.getLogger(__name__)
 
 REMINDER_PLATFORM = "telegram"
 DEFAULT_GRACE = timedelta(hours=2)
@@ -70,10 +74,11 @@ class ReminderService:
     async def due_reminders(self, now: datetime | None = None) -> list[DueReminder]:
         """Learners to remind now, with their due counts (never 0)."""
         now = now or self._clock()
-        # A local day is at most one day past the UTC date (UTC+14): later marks cannot be "before".
-        reminded_before = now.date() + timedelta(days=2)
         async with self._uow(read_only=True) as uow:
-            candidates = await uow.reminders.list_candidates(reminded_before)
+            # Learners reminded on their local today are left out in SQL (the day is per timezone).
+            zones = await uow.reminders.reminder_timezones()
+            local_today = {zone: local_day(now, learner_zone(LearnerSettings(timezone=zone))) for zone in zones}
+            candidates = await uow.reminders.list_candidates(local_today)
             due: list[DueReminder] = []
             for candidate in candidates:
                 day = reminder_day(candidate, now, self._grace)
@@ -87,7 +92,7 @@ class ReminderService:
         return due
 
     async def mark_reminded(self, learner_id: str, day: date) -> bool:
-        """Record the day's reminder; False when it was already recorded (someone else sends it)."""
+        """Record the day's reminder; False when already recorded (another sender has it) or the learner is gone."""
         async with self._uow() as uow:
             marked = await uow.reminders.mark_reminded(learner_id, day)
             await uow.commit()
@@ -109,18 +114,30 @@ class ReminderService:
             return ReminderReport(sent=0, disabled=0)
         sent = disabled = 0
         for reminder in await self.due_reminders():
-            if not await self.mark_reminded(reminder.learner_id, reminder.day):
-                continue
             try:
-                await messenger.send(reminder.address, reminder_message(reminder.due_count))
-            except RecipientUnavailable:
-                await self.disable_reminders(reminder.learner_id)
-                disabled += 1
-            except ProviderError:
-                await self._clear(reminder.learner_id, reminder.day)
-            else:
+                outcome = await self._send(messenger, reminder)
+            except Exception:  # one learner's failure must not cost the others their reminder
+                logger.exception("reminder for learner %s not sent", reminder.learner_id)
+                continue
+            if outcome == "sent":
                 sent += 1
+            elif outcome == "disabled":
+                disabled += 1
         return ReminderReport(sent=sent, disabled=disabled)
+
+    async def _send(self, messenger: Messenger, reminder: DueReminder) -> str:
+        """Mark the day, then send: "sent", "disabled" (blocked), or "" (not sent)."""
+        if not await self.mark_reminded(reminder.learner_id, reminder.day):
+            return ""  # another sender has it, or the learner is gone
+        try:
+            await messenger.send(reminder.address, reminder_message(reminder.due_count))
+        except RecipientUnavailable:
+            await self.disable_reminders(reminder.learner_id)
+            return "disabled"
+        except ProviderError:
+            await self._clear(reminder.learner_id, reminder.day)
+            return ""
+        return "sent"
 
     async def _clear(self, learner_id: str, day: date) -> None:
         async with self._uow() as uow:

@@ -7,7 +7,7 @@ and re-checks its WHERE clause against the committed row; SQLite runs one writer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -193,7 +193,24 @@ class SqlSpeechCacheRepository(SqlRepository):
 
 
 class SqlReminderRepository(SqlRepository):
-    async def list_candidates(self, reminded_before: date) -> list[ReminderCandidate]:
+    async def reminder_timezones(self) -> list[str]:
+        statement = sa.select(_learner.c.timezone).where(_learner.c.reminder_time.is_not(None)).distinct()
+        return [timezone for (timezone,) in await self._execute(statement)]
+
+    async def list_candidates(self, local_today: Mapping[str, date]) -> list[ReminderCandidate]:
+        """One condition per distinct day among the zones (at most three): zone IN (…) AND not reminded that day."""
+        zones_by_day: dict[date, list[str]] = {}
+        for zone, day in local_today.items():
+            zones_by_day.setdefault(day, []).append(zone)
+        if not zones_by_day:
+            return []
+        last = _reminder.c.last_reminded_on
+        not_yet = sa.or_(
+            *(
+                sa.and_(_learner.c.timezone.in_(sorted(zones)), sa.or_(last.is_(None), last < day))
+                for day, zones in sorted(zones_by_day.items())
+            )
+        )
         statement = (
             sa.select(
                 _learner.c.id,
@@ -204,10 +221,7 @@ class SqlReminderRepository(SqlRepository):
             )
             .join(_identity, sa.and_(_identity.c.learner_id == _learner.c.id, _identity.c.platform == "telegram"))
             .outerjoin(_reminder, _reminder.c.learner_id == _learner.c.id)
-            .where(
-                _learner.c.reminder_time.is_not(None),
-                sa.or_(_reminder.c.last_reminded_on.is_(None), _reminder.c.last_reminded_on < reminded_before),
-            )
+            .where(_learner.c.reminder_time.is_not(None), not_yet)
             .order_by(_learner.c.id, _identity.c.platform_user_id)
         )
         candidates: dict[str, ReminderCandidate] = {}
@@ -218,8 +232,16 @@ class SqlReminderRepository(SqlRepository):
         return list(candidates.values())
 
     async def mark_reminded(self, learner_id: str, day: date) -> bool:
-        """Upsert that only moves the day forward: rowcount 0 when `day` was already recorded."""
-        insert = self._dialect_insert(_reminder)
+        """Upsert that only moves the day forward: rowcount 0 when `day` was already recorded.
+
+        INSERT … SELECT from the learner's row, so a learner deleted meanwhile inserts nothing
+        (rowcount 0) instead of failing the foreign key.
+        """
+        uid = parse_id(learner_id)
+        if uid is None:
+            return False
+        learner = sa.select(_learner.c.id, sa.literal(day, sa.Date)).where(_learner.c.id == uid)
+        insert = self._dialect_insert(_reminder).from_select(["learner_id", "last_reminded_on"], learner)
         statement = insert.on_conflict_do_update(
             index_elements=[_reminder.c.learner_id],
             set_={"last_reminded_on": insert.excluded.last_reminded_on},
@@ -228,8 +250,7 @@ class SqlReminderRepository(SqlRepository):
                 _reminder.c.last_reminded_on < insert.excluded.last_reminded_on,
             ),
         )
-        result = await self._execute(statement, {"learner_id": to_uuid(learner_id), "last_reminded_on": day})
-        return result.rowcount == 1
+        return (await self._execute(statement)).rowcount == 1
 
     async def clear_reminded(self, learner_id: str, day: date) -> None:
         statement = (
