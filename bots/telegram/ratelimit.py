@@ -5,7 +5,11 @@ limiter (`TelegramRateLimiter`, plugged in with `ApplicationBuilder().rate_limit
 all three of Telegram's limits and retries what still comes back as `RetryAfter`:
 
 - overall: at most `overall_per_s` messages in any second (30);
-- per private chat: one message a second sustained, after a small burst (3);
+- per private chat: one message a second sustained, after a small burst (3); edits of a message
+  there (`PRIVATE_CHAT_EDITS`: a review card turned over, rated) are not held to that pace and
+  count against the overall limit only. Telegram documents no edit limit; in practice a message
+  edited per button press is not paced like new messages, so pacing edits like sends made a fast
+  reviewer wait ~1 s per edit for nothing (tests/servers/telegram_limits.py models it the same way);
 - per group or channel (negative chat id or `@name`): at most `group_per_window` messages in
   any `group_window_s` seconds (20 a minute).
 
@@ -75,6 +79,9 @@ RATE_LIMITED_METHODS = frozenset(
         "editMessageReplyMarkup",
     }
 )
+
+# Edits that, in a private chat, skip the per-chat pace (they still wait for that chat's turn and any 429 pause).
+PRIVATE_CHAT_EDITS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
 
 _SWEEP_THRESHOLD = 1024  # forget idle chats once this many are remembered
 
@@ -210,7 +217,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         try:
             async with chat.lock:
                 kind = "private" if chat.group is None else "group"
-                return await self._with_retries(endpoint, kind, max_retries, chat, callback, args, kwargs)
+                paced = chat.group is not None or endpoint not in PRIVATE_CHAT_EDITS
+                return await self._with_retries(endpoint, kind, max_retries, chat, callback, args, kwargs, paced)
         finally:
             chat.users -= 1
             if len(self._chats) > self._sweep_above:
@@ -225,11 +233,12 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         callback: Callable[..., Coroutine[Any, Any, ApiResult]],
         args: Any,
         kwargs: dict[str, Any],
+        paced: bool = True,
     ) -> ApiResult:
         attempt = 0
         while True:
             try:
-                return await self._send(chat, callback, args, kwargs)
+                return await self._send(chat, callback, args, kwargs, paced)
             except RetryAfter as exc:
                 delay = _retry_after_seconds(exc)
                 if attempt >= max_retries:
@@ -257,9 +266,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         callback: Callable[..., Coroutine[Any, Any, ApiResult]],
         args: Any,
         kwargs: dict[str, Any],
+        paced: bool = True,
     ) -> ApiResult:
         if chat is not None:
-            await self._wait_for_turn(chat)
+            await self._wait_for_turn(chat, paced)
         if chat is not None and chat.group is not None:
             await chat.group.acquire()
         try:
@@ -275,13 +285,13 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             if chat is not None:
                 if chat.group is not None:
                     chat.group.release()
-                else:
+                elif paced:
                     chat.tat = max(chat.tat, self._clock()) + self._private_interval
 
-    async def _wait_for_turn(self, chat: _Chat) -> None:
-        """Sleep until the chat's own pace (private chats) and any 429 pause allow a message."""
+    async def _wait_for_turn(self, chat: _Chat, paced: bool = True) -> None:
+        """Sleep until the chat's own pace (private chats, unless not `paced`) and any 429 pause allow it."""
         ready_at = chat.blocked_until
-        if chat.group is None:
+        if chat.group is None and paced:
             ready_at = max(ready_at, chat.tat - self._private_tolerance)
         delay = ready_at - self._clock()
         if delay > 0:

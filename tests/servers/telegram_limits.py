@@ -12,6 +12,13 @@ this model states them exactly, and strictly enough that a naive sender trips th
 - per group (negative chat id, or an `@channel` name): at most `group_per_min` messages in any
   window of `group_window_s` seconds (60 as Telegram has it; tests shrink the window).
 
+Edits of a message in a private chat (`PRIVATE_CHAT_EDITS`) count against the overall limit only,
+not the per-chat pace. Telegram documents no limit for edits; what bots see in practice is that a
+message edited on each button press (a review card) is not held to one update a second per
+private chat the way new messages are, while edits still count towards the bot's overall flood
+limit. This model takes that reading, so it stays strict where Telegram is documented and does not
+invent a per-chat edit limit it cannot know. Edits in groups count like messages.
+
 Only message-sending methods count (`LIMITED_METHODS`). A refused request is not counted. Times
 are those at which the server sees each request, from `clock` (`time.monotonic` by default: the
 clock of the asyncio loop, in this process and in others on the machine).
@@ -53,6 +60,10 @@ LIMITED_METHODS = frozenset(
 )
 
 
+# Edits that, in a private chat, count against the overall limit only (see the module docstring).
+PRIVATE_CHAT_EDITS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
+
+
 class TelegramLimits:
     """Decides per request whether Telegram would answer 429, and with which `retry_after`."""
 
@@ -90,8 +101,10 @@ class TelegramLimits:
         group = chat_is_group or isinstance(chat_id, str) or (chat_id is not None and chat_id < 0)
         if chat_id is not None and group:
             waits["group"] = self._group_wait(chat_id, now)
-        elif isinstance(chat_id, int):
+        elif isinstance(chat_id, int) and method not in PRIVATE_CHAT_EDITS:
             waits["chat"] = self._private_wait(chat_id, now)
+        else:
+            chat_id = None  # a private-chat edit (or no chat): counted overall only
         reason, wait = max(waits.items(), key=lambda item: item[1])
         if wait > 0:
             self.exceeded += 1

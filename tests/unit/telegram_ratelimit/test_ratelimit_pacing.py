@@ -240,3 +240,35 @@ def test_limits_must_be_positive() -> None:
         TelegramRateLimiter(overall_per_s=0)
     with pytest.raises(ValueError, match="max_retries"):
         TelegramRateLimiter(max_retries=-1)
+
+
+def test_edits_in_a_private_chat_are_not_paced_like_new_messages() -> None:
+    """A reviewer on buttons: per card the card is turned over (edit), rated (edit), and the next
+    card sent. Only the sends take the chat's one-a-second pace; the edits go at once, in order."""
+
+    async def main() -> None:
+        api = VirtualBotApi(model())
+        limiter = TelegramRateLimiter()
+        for card in range(10):
+            await send(limiter, api, 42, method="editMessageText")
+            await send(limiter, api, 42, method="editMessageReplyMarkup")
+            await send(limiter, api, 42, f"card {card + 1}")
+        sends = [call.at for call in api.sent(42) if call.method == "sendMessage"]
+        assert [round(t, 3) for t in sends] == [0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+        assert round(now(), 3) == 7.0  # edits added no wait of their own
+        first_card = ["editMessageText", "editMessageReplyMarkup", "sendMessage"]
+        assert [call.method for call in api.sent(42)][:3] == first_card
+        assert api.refusals() == []  # and Telegram's model did not object
+
+    run_virtual(main)
+
+
+def test_edits_in_a_group_are_paced_like_messages() -> None:
+    async def main() -> None:
+        api = VirtualBotApi(model(group_per_min=3, group_window_s=10.0))
+        limiter = TelegramRateLimiter(group_per_window=3, group_window_s=10.0)
+        await asyncio.gather(*(send(limiter, api, -5, method="editMessageText") for _ in range(4)))
+        assert [round(call.at, 3) for call in api.sent(-5)] == [0.0, 0.0, 0.0, 10.0]
+        assert api.refusals() == []
+
+    run_virtual(main)

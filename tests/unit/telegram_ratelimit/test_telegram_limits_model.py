@@ -95,9 +95,22 @@ def test_methods_that_send_no_message_are_never_refused(clock: Clock, method: st
     assert limits.exceeded == 0 and limits.allowed == 0
 
 
-def test_edits_count_like_messages(clock: Clock) -> None:
+def test_edits_in_a_group_count_like_messages(clock: Clock) -> None:
+    limits = TelegramLimits(clock, group_per_min=3)
+    assert [limits.check("editMessageText", -7, True) for _ in range(4)] == [None, None, None, 60]
+
+
+def test_edits_in_a_private_chat_count_against_the_overall_limit_only(clock: Clock) -> None:
     limits = TelegramLimits(clock)
-    assert [limits.check("editMessageText", 7, False) for _ in range(4)] == [None, None, None, 1]
+    # a review card turned over and rated, then the next card, five times in a second
+    answers = [limits.check(method, 7, False) for _ in range(5) for method in ("editMessageText", "editMessageText")]
+    assert answers == [None] * 10
+    assert [limits.check("editMessageReplyMarkup", 7, False) for _ in range(20)] == [None] * 20
+    assert limits.check("editMessageText", 7, False) == 1  # the 31st request in the second: overall
+    assert limits.exceeded_by == {"global": 1}
+    clock.now += 1.0
+    # the edits did not use up the chat's own pace: new messages still get their burst of three
+    assert [limits.check("sendMessage", 7, False) for _ in range(4)] == [None, None, None, 1]
 
 
 def test_a_refused_request_is_not_counted(clock: Clock) -> None:
