@@ -11,6 +11,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import numpy as np
@@ -24,7 +25,7 @@ from core.domain.errors import InvalidInput, ProviderNotConfigured, ProviderRefu
 from core.outbound._retry import RetryPolicy
 from core.outbound.gemini import LANGUAGE_VOICES, GeminiSpeech
 from core.outbound.gemini.audio import PcmFormat, parse_pcm_mime, pcm_to_ogg_opus
-from tests.servers.gemini_server import GeminiServer, tone
+from tests.servers.gemini_server import QUOTA_MESSAGE, GeminiServer, quota_failure, tone
 
 KEY = "gemini-sEcReT-key-91b2"
 MODEL = "gemini-tts-test"
@@ -178,6 +179,52 @@ async def test_lasting_server_errors_end_in_provider_unavailable(
     assert str(caught.value) == "Gemini is unavailable right now: server error (HTTP 503)."
     assert len(gemini_server.attempts) == 4
     assert_no_secret(caught.value, caplog)
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        quota_failure("GenerateRequestsPerDayPerProjectPerModel-FreeTier", retry_delay="40s"),  # today's is used up
+        quota_failure("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", quota_value="0"),  # none at all
+        None,  # only Google's message says so
+    ],
+)
+async def test_a_used_up_quota_is_refused_after_one_call_and_tells_the_operator_where_to_look(
+    speech: GeminiSpeech,
+    gemini_server: GeminiServer,
+    sleeps: Sleeps,
+    caplog: pytest.LogCaptureFixture,
+    details: list[dict[str, Any]] | None,
+) -> None:
+    gemini_server.fail_with = 429
+    gemini_server.error_message = QUOTA_MESSAGE
+    gemini_server.error_details = details
+
+    with caplog.at_level(logging.DEBUG), pytest.raises(ProviderRefused) as caught:
+        await speech.synthesize("Hola", "es")
+
+    assert len(gemini_server.attempts) == 1 and sleeps == []
+    refusal = caught.value
+    assert refusal.user_text == (
+        "Speech is unavailable for now: our speech quota is used up. The operator has been told."
+    )
+    assert "the Gemini quota is used up" in refusal.operator_hint
+    assert "check the plan / GEMINI_API_KEY's project" in refusal.operator_hint
+    assert_no_secret(refusal, caplog)
+
+
+async def test_a_per_minute_quota_is_a_rate_limit_retried_after_the_delay_google_asks(
+    speech: GeminiSpeech, gemini_server: GeminiServer, sleeps: Sleeps
+) -> None:
+    gemini_server.fail_next = [429]
+    gemini_server.error_message = QUOTA_MESSAGE  # Google says "quota" for a rate limit too
+    per_minute = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
+    gemini_server.error_details = quota_failure(per_minute, retry_delay="3s")
+
+    result = await speech.synthesize("Hola", "es")
+
+    assert result.duration_s == pytest.approx(0.5)
+    assert len(gemini_server.attempts) == 2 and sleeps == [3.0]
 
 
 @pytest.mark.parametrize("status", [401, 403])

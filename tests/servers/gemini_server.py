@@ -14,6 +14,8 @@ Failures: `fail_with = 401 | 429 | 500 | …` fails every request with that stat
 error shape: `{"error": {"code", "message", "status"}}`); `fail_next = [429, 503, 500]` fails the
 next requests in order, then answers; `retry_after` adds that header to failures; a wrong key
 gets 400 `INVALID_ARGUMENT` with reason `API_KEY_INVALID`, as the real API answers.
+`error_message` / `error_details` replace the message and add Google's `details` list to those
+failures (`quota_failure(...)` builds the QuotaFailure + RetryInfo details a used-up quota gets).
 `no_audio = True` answers 200 with a text part only; `finish_reason` sets the candidate's
 finishReason (`"PROHIBITED_CONTENT"` … with no content). `delay` seconds are spent on every call.
 Error messages echo the received key on purpose, to prove callers never pass them on.
@@ -42,6 +44,36 @@ _STATUS_NAMES = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+
+
+QUOTA_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details. For more information on "
+    "this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+)
+
+
+def quota_failure(quota_id: str, quota_value: str = "15", retry_delay: str | None = None) -> list[dict[str, Any]]:
+    """The `details` of Google's 429 for a quota (e.g. "GenerateRequestsPerDayPerProjectPerModel-FreeTier")."""
+    details: list[dict[str, Any]] = [
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                    "quotaId": quota_id,
+                    "quotaDimensions": {"location": "global", "model": "gemini-tts-test"},
+                    "quotaValue": quota_value,
+                }
+            ],
+        },
+        {
+            "@type": "type.googleapis.com/google.rpc.Help",
+            "links": [{"description": "Learn more", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}],
+        },
+    ]
+    if retry_delay is not None:
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay})
+    return details
 
 
 def tone(seconds: float, sample_rate: int = 24000, frequency: float = 440.0, amplitude: int = 12000) -> bytes:
@@ -92,6 +124,8 @@ class GeminiServer(LocalServer):
         self.fail_with: int | None = None
         self.fail_next: list[int] = []
         self.retry_after: str | None = None
+        self.error_message: str | None = None
+        self.error_details: list[dict[str, Any]] | None = None
         self.no_audio = False
         self.finish_reason = "STOP"
         self.delay = 0.0
@@ -110,6 +144,8 @@ class GeminiServer(LocalServer):
         self.fail_with = None
         self.fail_next.clear()
         self.retry_after = None
+        self.error_message = None
+        self.error_details = None
         self.no_audio = False
         self.finish_reason = "STOP"
         self.delay = 0.0
@@ -136,7 +172,8 @@ class GeminiServer(LocalServer):
             return self._error(400, f"API key not valid. Please pass a valid API key. ({key})", "API_KEY_INVALID")
         status = self.fail_next.pop(0) if self.fail_next else self.fail_with
         if status is not None:
-            return self._error(status, f"Failure {status} for key {key}")
+            message = self.error_message or f"Failure {status} for key {key}"
+            return self._error(status, message, details=self.error_details)
         if not body.get("contents"):
             return self._error(400, "contents is not specified")
         self.calls.append(call)
@@ -152,11 +189,15 @@ class GeminiServer(LocalServer):
             parts = [{"inlineData": {"mimeType": f"audio/L16;codec=pcm;rate={self.sample_rate}", "data": data}}]
         return {"content": {"role": "model", "parts": parts}, "finishReason": self.finish_reason, "index": 0}
 
-    def _error(self, status: int, message: str, reason: str | None = None) -> web.Response:
+    def _error(
+        self, status: int, message: str, reason: str | None = None, details: list[dict[str, Any]] | None = None
+    ) -> web.Response:
         error: dict[str, Any] = {"code": status, "message": message, "status": _STATUS_NAMES.get(status, "UNKNOWN")}
         if reason is not None:
             error["details"] = [
                 {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com"}
             ]
+        elif details is not None:
+            error["details"] = details
         headers = {"retry-after": self.retry_after} if self.retry_after is not None else None
         return web.json_response({"error": error}, status=status, headers=headers)

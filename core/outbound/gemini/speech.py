@@ -7,14 +7,20 @@ PCM, which becomes an OGG/Opus voice message (`audio.pcm_to_ogg_opus`, in a work
 The SDK's own retries are off (`HttpRetryOptions(attempts=1)`; without it the SDK would also
 retry connection errors on its own). `core.outbound._retry.with_retries` retries transient
 failures (429, 5xx, time-outs, connection errors, an answer without audio); a rejected key, an
-unknown model or a refused text raise `ProviderRefused` after one call. Messages are ours: the
-SDK's exception text includes the server's error body.
+unknown model, a refused text or a used-up quota raise `ProviderRefused` after one call. Messages
+are ours: the SDK's exception text includes the server's error body.
+
+A 429 RESOURCE_EXHAUSTED is a rate limit (retried, after Google's RetryInfo delay when it gives
+one) unless it is a quota that will not come back soon: a QuotaFailure violation of a per-day
+quota or of a quota of 0, or, without QuotaFailure details, Google's "You exceeded your current
+quota" message. Google words per-minute limits the same way, so the details decide when present.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +73,10 @@ _USER_ACCOUNT = "Speech is unavailable right now: the service refused our accoun
 _USER_SETUP = "Speech is unavailable right now because of a set-up problem. The operator has been told."
 _USER_REQUEST = "The speech service could not read this text aloud. The operator has been told."
 _USER_CONTENT = "This text can't be read aloud: the speech service declined it."
+_USER_QUOTA = "Speech is unavailable for now: our speech quota is used up. The operator has been told."
+_QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+_QUOTA_ID = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 _DECLINED = frozenset({"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "RECITATION", "MODEL_ARMOR", "JAILBREAK"})
 
 # Transport failures of whichever HTTP client the SDK uses (aiohttp when installed, else httpx2).
@@ -182,7 +192,14 @@ class GeminiSpeech:
         code = exc.code
         headers = getattr(exc.response, "headers", None)
         if code == 429:
-            return TransientError("rate-limited (HTTP 429)", retry_after_seconds(headers))
+            used_up = _quota_used_up(exc)
+            if used_up is not None:
+                return _refused(
+                    _USER_QUOTA,
+                    f"the Gemini quota is used up (HTTP 429 RESOURCE_EXHAUSTED{used_up}): "
+                    "check the plan / GEMINI_API_KEY's project",
+                )
+            return TransientError("rate-limited (HTTP 429)", retry_after_seconds(headers) or _retry_delay(exc.details))
         if code >= 500 or code == 408:
             return TransientError(f"server error (HTTP {code})", retry_after_seconds(headers))
         status = str(exc.status or "")
@@ -231,6 +248,43 @@ def _pcm_of(response: types.GenerateContentResponse) -> tuple[bytes, PcmFormat]:
         logger.warning("Gemini answered without audio (finish reason %s)", finish or "none")
         raise TransientError("no audio in the answer")
     return b"".join(chunks), pcm_format
+
+
+def _google_details(details: Any) -> list[dict[str, Any]]:
+    """The `details` list of Google's error body (`{"error": {..., "details": [...]}}`)."""
+    error = details.get("error", details) if isinstance(details, dict) else None
+    listed = error.get("details") if isinstance(error, dict) else None
+    return [item for item in listed if isinstance(item, dict)] if isinstance(listed, list) else []
+
+
+def _quota_used_up(exc: errors.APIError) -> str | None:
+    """For a 429: None when it is a rate limit; else ", quota <id>" (or "") naming the quota used up."""
+    violations = [
+        violation
+        for detail in _google_details(exc.details)
+        if detail.get("@type") == _QUOTA_FAILURE
+        for violation in detail.get("violations") or []
+        if isinstance(violation, dict)
+    ]
+    if not violations:
+        return "" if "exceeded your current quota" in str(exc.message or "").lower() else None
+    for violation in violations:
+        quota_id = str(violation.get("quotaId") or "")
+        if "perday" in quota_id.lower() or str(violation.get("quotaValue")) == "0":
+            return f", quota {quota_id}" if _QUOTA_ID.fullmatch(quota_id) else ""
+    return None
+
+
+def _retry_delay(details: Any) -> float | None:
+    """Google's RetryInfo delay ("22s", "1.5s") in seconds, if any."""
+    for detail in _google_details(details):
+        delay = detail.get("retryDelay") if detail.get("@type") == _RETRY_INFO else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return max(0.0, float(delay[:-1]))
+            except ValueError:
+                return None
+    return None
 
 
 def _key_invalid(details: Any) -> bool:
