@@ -276,8 +276,9 @@ class TelegramBot:
     async def handle_update(self, update: Update) -> None:
         """Convert, ask the chat layer, send the answers; a button press is always answered.
 
-        Sending failures are logged by the sender. An exception out of here is a bug: the user
-        gets an apology (best effort), and the webhook answers 500 so Telegram delivers it again.
+        Sending failures are logged by the sender. An exception in here is a bug: the user gets an
+        apology; once it was sent the update counts as answered (logged, not raised), else the
+        exception propagates and the webhook answers 500 so Telegram delivers it again.
         """
         incoming = convert(update, username=self.username, bot_id=self.bot_id)
         query = update.callback_query
@@ -297,17 +298,23 @@ class TelegramBot:
                 answered = True
             await self._sender.deliver(plan, incoming, username=self.username)
         except Exception:
-            if incoming is not None and incoming.event.addressed_to_bot:
-                await self._apologise(incoming)
+            if incoming is not None and incoming.event.addressed_to_bot and await self._apologise(incoming):
+                # The user has heard of it: a webhook answering 500 now would have Telegram deliver the
+                # update again, and the user would get one apology per redelivery.
+                logger.exception("update %s failed after its answer began; the user got an apology", update.update_id)
+                return
             raise
         finally:
             if query is not None and not answered:
                 await self._sender.answer_callback(query.id, None)
 
-    async def _apologise(self, incoming: Incoming) -> None:
-        """A bug in the adapter: the user hears of it rather than nothing (best effort)."""
-        with contextlib.suppress(Exception):
+    async def _apologise(self, incoming: Incoming) -> bool:
+        """A bug in the adapter: the user hears of it rather than nothing (best effort; True if sent)."""
+        try:
             await self._sender.send(incoming.chat_id, render.TextOut(escape(SOMETHING_WENT_WRONG)))
+        except Exception:
+            return False
+        return True
 
     async def _answer(self, incoming: Incoming) -> list[Reply]:
         if not incoming.event.addressed_to_bot:

@@ -3,7 +3,9 @@
 - Listens on TELEGRAM_WEBHOOK_LISTEN ("host:port"; port 0 picks a free one), on the path of
   TELEGRAM_WEBHOOK_URL ("/" when it has none), POST only.
 - `X-Telegram-Bot-Api-Secret-Token` must equal TELEGRAM_WEBHOOK_SECRET (compared in constant
-  time with `hmac.compare_digest`); missing or wrong -> 403 and nothing is handled.
+  time with `hmac.compare_digest`); missing, wrong or not even text -> 403 and nothing is handled.
+- TELEGRAM_WEBHOOK_URL must be https (Telegram delivers to nothing else) and the secret at least
+  16 characters (Telegram allows 1–256 of A–Z, a–z, 0–9, _ and -; a short one can be guessed).
 - The update is handled (per chat in order, like polling), THEN 200. A failure answers 500, so
   Telegram delivers the update again; a body that is not an update answers 400.
 - On stop: new requests get 503 (Telegram retries them later), in-flight ones finish.
@@ -44,16 +46,27 @@ def parse_listen(listen: str) -> tuple[str, int]:
 def webhook_path(url: str) -> str:
     """The path Telegram POSTs to: the path of TELEGRAM_WEBHOOK_URL, "/" when it has none."""
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise WebhookConfigError(f"TELEGRAM_WEBHOOK_URL={url!r} is not an http(s) URL")
+    if parts.scheme == "http" and parts.netloc:
+        raise WebhookConfigError(
+            "TELEGRAM_WEBHOOK_URL must be an https:// URL: Telegram delivers webhooks over HTTPS only "
+            "(put a TLS-terminating proxy in front of TELEGRAM_WEBHOOK_LISTEN)"
+        )
+    if parts.scheme != "https" or not parts.netloc:
+        raise WebhookConfigError("TELEGRAM_WEBHOOK_URL is not an https:// URL (e.g. https://bot.example.org/telegram)")
     return parts.path or "/"
 
 
+MIN_SECRET_CHARS = 16
+
+
 def check_secret(secret: str) -> None:
-    """Telegram accepts 1–256 characters of A–Z, a–z, 0–9, _ and - as a secret token."""
-    if not 1 <= len(secret) <= 256 or any(not (ch.isascii() and (ch.isalnum() or ch in "_-")) for ch in secret):
+    """Telegram accepts 1–256 characters of A–Z, a–z, 0–9, _ and -; we ask for at least 16."""
+    if not MIN_SECRET_CHARS <= len(secret) <= 256 or any(
+        not (ch.isascii() and (ch.isalnum() or ch in "_-")) for ch in secret
+    ):
         raise WebhookConfigError(
-            "TELEGRAM_WEBHOOK_SECRET must be 1–256 characters of A–Z, a–z, 0–9, _ and - (Telegram's rule)"
+            f"TELEGRAM_WEBHOOK_SECRET must be {MIN_SECRET_CHARS}–256 characters of A–Z, a–z, 0–9, _ and - "
+            "(Telegram's alphabet; long enough not to be guessed), e.g. the output of `openssl rand -hex 24`"
         )
 
 
@@ -106,7 +119,13 @@ class WebhookServer:
 
     def _authentic(self, request: web.Request) -> bool:
         given = request.headers.get(SECRET_HEADER)
-        return given is not None and hmac.compare_digest(given.encode(), self._secret)
+        if given is None:
+            return False
+        try:  # a header of bytes that are not UTF-8 arrives with surrogates, which do not encode
+            raw = given.encode()
+        except UnicodeError:
+            return False
+        return hmac.compare_digest(raw, self._secret)
 
     async def _receive(self, request: web.Request) -> web.Response:
         if not self._authentic(request):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from pydantic import SecretStr
 
+from bots.chat.errors import SOMETHING_WENT_WRONG
 from bots.telegram.bot import TelegramBot
 from core.bootstrap import Services
 from core.outbound.postgres.database import Database
@@ -54,6 +55,35 @@ async def test_webhook_updates_are_handled_only_with_the_secret(
         assert await server.push_webhook(press, url=local) == 200
         assert server.last(ANA).text == "Learning Spanish. Which language do you speak?"
         assert len(server.callback_answers) == 1
+    finally:
+        await bot.stop()
+        await server.stop()
+
+
+async def test_a_failure_after_the_apology_answers_200_so_telegram_does_not_redeliver(
+    pg_db: Database, pg_url: str, tg_services: Services
+) -> None:
+    """The Bot API garbles its answer to the reply (HTTP 200 without a result: PTB fails outside its
+    own errors). The user gets the apology; the webhook then answers 200, or Telegram would deliver
+    the update again and again, with an apology each time."""
+    server = BotApiServer()
+    await server.start()
+    settings = settings_for(
+        pg_url,
+        server.url,
+        TELEGRAM_WEBHOOK_URL=PUBLIC_URL,
+        TELEGRAM_WEBHOOK_SECRET=SecretStr(SECRET),
+        TELEGRAM_WEBHOOK_LISTEN="127.0.0.1:0",
+    )
+    bot = TelegramBot(settings, tg_services, rate_limiter=None)
+    await bot.start()
+    try:
+        local = f"http://127.0.0.1:{bot.webhook_port}/telegram/hook"
+        server.fail_next.append(("sendMessage", 200, "garbled"))
+        update_id = server.send_text(ANA, "/start")
+        assert await server.push_webhook(update_id, url=local) == 200
+        assert server.texts(ANA) == [SOMETHING_WENT_WRONG]
+        assert server.is_confirmed(update_id)
     finally:
         await bot.stop()
         await server.stop()

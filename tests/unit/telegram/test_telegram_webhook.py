@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -149,6 +150,14 @@ def settings(**values: Any) -> Settings:
             },
             "TELEGRAM_WEBHOOK_LISTEN",
         ),
+        (  # Telegram's alphabet, but short enough to guess
+            {"TELEGRAM_WEBHOOK_URL": "https://bot.example.org/hook", "TELEGRAM_WEBHOOK_SECRET": "abc"},
+            "TELEGRAM_WEBHOOK_SECRET must be 16–256 characters",
+        ),
+        (  # Telegram delivers webhooks over HTTPS only
+            {"TELEGRAM_WEBHOOK_URL": "http://bot.example.org/hook", "TELEGRAM_WEBHOOK_SECRET": SECRET},
+            "TELEGRAM_WEBHOOK_URL must be an https:// URL",
+        ),
     ],
 )
 async def test_a_webhook_that_cannot_be_safe_or_reached_refuses_to_start(values: dict[str, str], message: str) -> None:
@@ -164,3 +173,25 @@ def test_a_missing_token_is_refused_at_construction() -> None:
     config = Settings(TELEGRAM_API_BASE_URL="http://127.0.0.1:9")
     with pytest.raises(TelegramStartError, match="TELEGRAM_BOT_TOKEN is not set"):
         TelegramBot(config, make_services(settings=config), rate_limiter=None)
+
+
+async def test_a_secret_header_that_is_not_text_is_refused_with_403(
+    webhook: tuple[WebhookServer, Recorder, str],
+) -> None:
+    """Bytes that are not UTF-8 in the header: 403 like any wrong secret, not a 500 with a traceback."""
+    server, recorder, _ = webhook
+    assert server.port is not None
+    body = json.dumps(raw_update(9, "hola")).encode()
+    for header in (b"\xff\xfe", "é".encode(), SECRET.encode() + b"\xff"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            b"POST /telegram/hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + b"Content-Length: %d\r\n" % len(body)
+            + b"X-Telegram-Bot-Api-Secret-Token: " + header + b"\r\nConnection: close\r\n\r\n"
+            + body
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+        writer.close()
+        assert status_line.split()[1] == b"403", (header, status_line)
+    assert recorder.handled == []
