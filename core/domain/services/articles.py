@@ -6,7 +6,10 @@ output, validated, one repair attempt) → translate (the Translator, else the m
 
 The learner's topic, and the words of their bank, reach the model as data inside delimited
 blocks, stripped of control characters and of the delimiters' angle brackets, and length-limited;
-the system prompt says that nothing inside them is an instruction.
+the system prompt says that nothing inside them is an instruction. The model's own article goes
+back to it (translation without DeepL) the same way, its paragraphs kept (`quote_text`). The new
+words become "term = translation" lines for **Add all words**, so a term or translation with a
+line break, an "=" or more than 80 characters makes the answer invalid.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from core.domain.services.speech import SpeechService
 MAX_TOPIC_CHARS = 200
 MAX_BANK_WORDS = 20
 MAX_TERM_CHARS = 60
+MAX_NEW_WORD_CHARS = 80  # a new word's term or translation
 MAX_NEW_WORDS = 15
 MAX_TITLE_CHARS = 200
 MAX_TEXT_CHARS = 8000
@@ -104,6 +108,16 @@ def clean_data(raw: object, limit: int) -> str:
     return " ".join(text.split())[:limit].strip()
 
 
+def quote_text(text: str) -> str:
+    """A text made safe to quote as data with its line breaks kept (the article for translation).
+
+    Angle brackets become ‹ › (so no block can be closed from inside); control and format
+    characters other than line breaks become spaces.
+    """
+    text = text.replace("<", "‹").replace(">", "›")
+    return "".join(char if char == "\n" or not unicodedata.category(char).startswith("C") else " " for char in text)
+
+
 def clean_topic(raw: object) -> str | None:
     """The topic as the model gets it (≤ 200 characters), None when nothing is left."""
     if raw is None:
@@ -169,16 +183,28 @@ def validate_article(data: object) -> tuple[dict[str, Any] | None, list[str]]:
         if len(words) > MAX_NEW_WORDS:
             errors.append(f"new_words: at most {MAX_NEW_WORDS} items")
         for index, item in enumerate(words):
-            if not isinstance(item, dict) or not all(
-                isinstance(item.get(key), str) and 0 < len(item[key].strip()) <= MAX_TERM_CHARS * 2
-                for key in ("term", "translation")
-            ):
-                errors.append(f"new_words[{index}]: term and translation must be short non-empty strings")
+            if not isinstance(item, dict) or not all(_word_ok(item.get(key)) for key in ("term", "translation")):
+                errors.append(
+                    f"new_words[{index}]: term and translation must be non-empty strings of at most "
+                    f"{MAX_NEW_WORD_CHARS} characters, on one line, without '='"
+                )
     if errors:
         return None, errors
     assert isinstance(title, str) and isinstance(text, str) and isinstance(words, list)
     new_words = [{"term": item["term"].strip(), "translation": item["translation"].strip()} for item in words]
     return {"title": title.strip(), "text": text.strip(), "new_words": new_words}, []
+
+
+def _word_ok(value: object) -> bool:
+    """A new word's term or translation: it becomes one "term = translation" line to add."""
+    if not isinstance(value, str):
+        return False
+    stripped = value.strip()
+    return (
+        0 < len(stripped) <= MAX_NEW_WORD_CHARS
+        and "=" not in stripped
+        and not any(unicodedata.category(char).startswith("C") for char in stripped)
+    )
 
 
 class ArticleService:
@@ -292,7 +318,7 @@ class ArticleService:
         model = self._require_model()
         prompt = (
             f"Translate this {language_name(source)} text into {language_name(target)}.\n"
-            f"<text>\n{written['title']}\n\n{written['text']}\n</text>"
+            f"<text>\n{quote_text(written['title'])}\n\n{quote_text(written['text'])}\n</text>"
         )
         translated = await model.generate_text(system=TRANSLATE_SYSTEM, prompt=prompt)
         if not translated.strip():
