@@ -195,6 +195,8 @@ async def bootstrap(
         from core.outbound.deepl import DeepLTranslator  # the SDK costs ~0.3 s of start-up: only when used
 
         # A learner waits on /add: one retry and a short timeout, then they are asked instead.
+        # These SDK settings are process-wide, so article jobs run here translate with them too:
+        # a translation that fails is retried by the job queue, resuming after the stored write step.
         deepl_translator = DeepLTranslator(
             settings.DEEPL_API_KEY.get_secret_value(), settings.DEEPL_SERVER_URL, max_retries=1, timeout_s=4.0
         )

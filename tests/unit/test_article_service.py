@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.config import Settings
-from core.domain.errors import NoActivePair, NotFound, ProviderNotConfigured, QuotaExceeded
+from core.domain.errors import NoActivePair, NotFound, ProviderNotConfigured, ProviderUnavailable, QuotaExceeded
 from core.domain.models import ActionButton, CardState, JobKind, JobStatus, Learner
 from core.domain.services.articles import ARTICLE_SCHEMA, ARTICLE_SYSTEM
 from tests.fakes import FakeLanguageModel, FakeTranslator, JobWorld, build_job_world
@@ -209,6 +209,38 @@ async def test_deepl_translates_when_configured() -> None:
     assert [call.tool_name for call in world.model.calls] == ["write_article"]
     spoiler = world.messenger.delivered[2].message.spoiler
     assert spoiler == "Un día en el mercado (en)\n\nHoy voy al mercado.\n\nCompro pan y fruta. (en)"
+
+
+async def test_a_deepl_outage_is_retried_by_the_queue_keeping_the_written_article() -> None:
+    """DeepL's client is the /add one (one retry, a 4 s timeout: process-wide SDK settings), so
+    an article's translation may fail sooner than a job should: the job is handed back to the
+    queue and resumes at the translation; at its last attempt the learner is told."""
+    translator = FakeTranslator({}, fail=True)
+    world = world_with(translator=translator)
+    learner = await world.learner()
+    job_id = await article(world, learner)
+    for _ in range(2):
+        with pytest.raises(ProviderUnavailable):
+            await world.jobs.jobs.run(job_id, world.messengers)
+        job = world.stored_job(job_id)
+        assert (job.status, sorted(job.steps)) == (JobStatus.QUEUED, ["status_message_id", "write"])
+    translator.fail = False
+    done = await world.jobs.jobs.run(job_id, world.messengers)
+    assert done is not None and (done.status, done.attempts) == (JobStatus.DONE, 3)
+    assert [call.tool_name for call in world.model.calls] == ["write_article"]  # written once
+    assert len(translator.calls) == 3
+
+    failing = world_with(translator=FakeTranslator({}, fail=True))
+    learner = await failing.learner()
+    job_id = await article(failing, learner)
+    for _ in range(2):
+        with pytest.raises(ProviderUnavailable):
+            await failing.jobs.jobs.run(job_id, failing.messengers)
+    failed = await failing.jobs.jobs.run(job_id, failing.messengers)
+    assert failed is not None and failed.status is JobStatus.FAILED
+    assert failing.messenger.texts()[-1] == (
+        "Sorry, your article could not be made. DeepL is unavailable right now: test outage."
+    )
 
 
 async def test_the_model_translates_the_text_as_data_without_deepl() -> None:
