@@ -175,15 +175,23 @@ class TelegramBot:
             await self.application.shutdown()
             raise
 
-    async def stop(self) -> None:
-        """Stop fetching; in-flight updates finish; handled ones are confirmed; close the client."""
+    async def stop(self, *, drain_timeout: float | None = None, close_background: bool = False) -> None:
+        """Stop fetching; in-flight updates finish; handled ones are confirmed; close the client.
+
+        `drain_timeout`: updates still running after that many seconds are cancelled (and not
+        confirmed). `close_background`: close the services' in-process background work (jobs,
+        sweep, reminders) before the HTTP client, so no job sends through a closed client; the
+        process is ending (a closed background does not start again on the same services).
+        """
         if self._poller is not None:
-            await self._poller.stop()
+            await self._poller.stop(drain_timeout)
             self._poller = None
         if self._webhook is not None:
-            await self._webhook.stop()
+            await self._webhook.stop(drain_timeout)
             self._webhook = None
         await self._cancel_warm_up()
+        if close_background and self._services.background is not None:
+            await self._services.background.aclose()
         await self.application.shutdown()  # a no-op when it was never initialized
 
     async def _cancel_warm_up(self) -> None:

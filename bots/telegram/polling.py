@@ -5,7 +5,8 @@
 is). Updates are handled concurrently, those of one chat one after another in arrival order
 (`ChatQueue`). An update fetched again while still in flight, or already handled above the
 watermark, is skipped by id. On stop: no new fetch (the one waiting is cancelled; what it would
-have returned is not confirmed), in-flight updates finish, and a last `getUpdates(offset,
+have returned is not confirmed), in-flight updates finish (within `drain_timeout` when given:
+those still running then are cancelled and not confirmed), and a last `getUpdates(offset,
 timeout=0)` confirms exactly the handled ones.
 
 One slow update (a database outage, a slow provider, a long rate-limit wait) must not stop every
@@ -117,8 +118,14 @@ class ChatQueue:
 
         async def run() -> None:
             if previous is not None:
-                with contextlib.suppress(BaseException):  # its failure is its own; order is what matters
+                try:
                     await asyncio.shield(previous)
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise  # this job itself was cancelled (a bounded drain at stop)
+                except BaseException:  # noqa: S110 - its failure is its own; order is what matters
+                    pass
             await job()
 
         task = asyncio.create_task(run())
@@ -136,10 +143,25 @@ class ChatQueue:
     def pending(self) -> int:
         return len(self._tasks)
 
-    async def drain(self) -> None:
-        """Wait until every submitted job has finished (jobs submitted meanwhile included)."""
+    async def drain(self, at_most: float | None = None) -> int:
+        """Wait until every submitted job has finished (jobs submitted meanwhile included).
+
+        With `at_most` (seconds): the jobs still running after that are cancelled (and awaited);
+        returns how many were cancelled.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if at_most is None else loop.time() + at_most
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                break
+            await asyncio.wait(list(self._tasks), timeout=left)
+        cancelled = list(self._tasks)
+        for task in cancelled:
+            task.cancel()
+        if cancelled:
+            await asyncio.gather(*cancelled, return_exceptions=True)
+        return len(cancelled)
 
 
 class Poller:
@@ -177,13 +199,23 @@ class Poller:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="telegram-polling")
 
-    async def stop(self) -> None:
-        """No new fetch; in-flight updates finish; the handled ones are confirmed."""
+    async def stop(self, drain_timeout: float | None = None) -> None:
+        """No new fetch; in-flight updates finish; the handled ones are confirmed.
+
+        With `drain_timeout` (seconds), updates still running after it are cancelled and not
+        confirmed: Telegram delivers them again at the next start.
+        """
         self._stopping.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._queue.drain()
+        cancelled = await self._queue.drain(drain_timeout)
+        if cancelled:
+            logger.warning(
+                "%d update(s) still running after %.0f s at stop were cancelled; Telegram will deliver them again",
+                cancelled,
+                drain_timeout or 0,
+            )
         offset = self.watermark.offset
         if offset is None or self._task is None:
             return
@@ -270,12 +302,15 @@ class Poller:
         async def job() -> None:
             try:
                 await self._handle(update)
+            except asyncio.CancelledError:
+                # cut off at stop: not handled, so not confirmed (a released one already was)
+                self._begun.pop(update.update_id, None)
+                raise
             except Exception:
                 logger.exception("update %s failed", update.update_id)
-            finally:
-                self._begun.pop(update.update_id, None)
-                self.watermark.finish(update.update_id)
-                self._progress.set()
+            self._begun.pop(update.update_id, None)
+            self.watermark.finish(update.update_id)
+            self._progress.set()
 
         return job
 

@@ -2,15 +2,18 @@
 
 Logging is configured before anything talks to the network: httpx logs request URLs, and the
 Bot API's URLs hold the token, which the redacting filter of `core.logging` removes.
-On SIGINT or SIGTERM the bot stops fetching, lets the updates in flight finish, confirms exactly
-the handled ones and the process exits 0. A second signal while stopping is logged and ignored:
-stopping waits for answers that are being sent.
+On SIGINT or SIGTERM the bot stops fetching, lets the updates in flight finish (for at most
+STOP_DRAIN_S = 25 s, below compose's 30 s stop_grace_period: the ones still running then are
+cancelled and not confirmed, so Telegram delivers them again), confirms exactly the handled ones,
+closes the in-process background work before the HTTP client it sends through, and exits 0.
+A second signal while stopping forces the exit at once (code 1; nothing more is confirmed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -22,6 +25,7 @@ from core.config import Settings
 logger = logging.getLogger("langlearn.telegram")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_DRAIN_S = 25.0  # in-flight updates get this long at stop (compose's stop_grace_period is 30 s)
 
 
 def run_telegram(settings: Settings) -> int:
@@ -47,8 +51,10 @@ async def serve(settings: Settings, *, on_ready: Callable[[TelegramBot], None] |
 
     def request_stop(signum: int) -> None:
         if stop.is_set():
-            logger.warning("%s again: still finishing the updates in flight", signal.Signals(signum).name)
-            return
+            name = signal.Signals(signum).name
+            logger.warning("%s again: exiting now, without finishing the updates in flight", name)
+            logging.shutdown()  # flush the handlers: os._exit skips it
+            os._exit(EXIT_FAILURE)
         logger.info("%s received: finishing the updates in flight, then stopping", signal.Signals(signum).name)
         stop.set()
 
@@ -69,7 +75,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[TelegramBot], None] |
             if on_ready is not None:
                 on_ready(bot)
             await stop.wait()
-            await bot.stop()
+            await bot.stop(drain_timeout=STOP_DRAIN_S, close_background=True)
             logger.info("stopped cleanly")
             return EXIT_OK
         finally:

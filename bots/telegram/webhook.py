@@ -109,10 +109,16 @@ class WebhookServer:
         logger.info("webhook server listening on %s:%s%s", self._host, self.port, self._path)
         return self.port
 
-    async def stop(self) -> None:
-        """Refuse new updates, let the ones in flight finish, close the server."""
+    async def stop(self, drain_timeout: float | None = None) -> None:
+        """Refuse new updates, let the ones in flight finish, close the server.
+
+        With `drain_timeout` (seconds), updates still running after it are cancelled: their
+        requests get no 200, so Telegram delivers them again.
+        """
         self._stopping = True
-        await self._queue.drain()
+        cancelled = await self._queue.drain(drain_timeout)
+        if cancelled:
+            logger.warning("%d update(s) still running at stop were cancelled; Telegram delivers them again", cancelled)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -144,6 +150,10 @@ class WebhookServer:
         task = self._queue.submit(self._key(update), lambda: self._handle(update))
         try:
             await asyncio.shield(task)  # a dropped connection does not abandon the update
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # the connection went away; the update goes on being handled
+            return web.Response(status=503, text="Stopping")  # cut off at stop: Telegram delivers it again
         except Exception:
             logger.exception("update %s failed; Telegram will deliver it again", update.update_id)
             return web.Response(status=500, text="Failed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,41 @@ async def test_a_slow_answer_shows_typing_first(running: tuple[BotApiServer, Tel
     await server.wait_confirmed(update)
     assert (ADMIN, "typing") in server.chat_actions
     assert server.messages(ADMIN)  # and the answer came after it
+
+
+async def test_stop_closes_the_background_work_while_the_bot_can_still_send() -> None:
+    """A background task still running at stop is cut off before the HTTP client closes: what it
+    sends as it ends still reaches Telegram, rather than failing on a closed client afterwards."""
+    from core.domain.models import DeliveryAddress, OutgoingMessage
+    from core.outbound.jobs import InProcessBackground, InProcessJobQueue, PeriodicTask
+
+    server = BotApiServer()
+    url = await server.start()
+    server.started_users.add(ADMIN)
+    settings = Settings(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=url)
+    services = make_services(settings=settings)
+    running = asyncio.Event()
+    ended: list[str] = []
+
+    async def long_task(messengers: Any) -> None:
+        running.set()
+        try:
+            await asyncio.Event().wait()
+        finally:  # a job's last words as it is cut off
+            address = DeliveryAddress(platform="telegram", chat_id=str(ADMIN), user_id=str(ADMIN))
+            await messengers["telegram"].send(address, OutgoingMessage(text="stopped mid-way"))
+            ended.append("sent")
+
+    queue = InProcessJobQueue()
+    queue.bind(lambda _job, _messengers: asyncio.sleep(0))
+    services.background = InProcessBackground(queue, [PeriodicTask("long", long_task)], interval_s=3600)
+    bot = TelegramBot(settings, services, rate_limiter=None, poll_timeout=1)
+    await bot.start()
+    try:
+        await running.wait()
+        await bot.stop(drain_timeout=5, close_background=True)
+        assert ended == ["sent"]
+        assert server.texts(ADMIN) == ["stopped mid-way"]
+    finally:
+        await services.aclose()
+        await server.stop()

@@ -258,3 +258,23 @@ def test_a_released_update_counts_as_handled_for_the_offset() -> None:
     assert not mark.begin(10)  # fetched again while still running: skipped
     mark.finish(10)
     assert mark.released == 0 and mark.in_flight == 0 and mark.offset == 12
+
+
+async def test_a_bounded_stop_cancels_what_is_still_running_and_confirms_none_of_it(
+    api: tuple[BotApiServer, Bot],
+) -> None:
+    server, bot = api
+    handler = HeldHandler("stuck")  # never released
+    stuck = server.send_text(1, "stuck")
+    queued = server.send_text(1, "queued behind it")
+    server.send_text(2, "quick")
+    poller = Poller(bot, handler, ordering_key, timeout=1)
+    poller.start()
+    await handler.event(handler.done, "quick").wait()
+    await handler.event(handler.started, "stuck").wait()
+    await poller.stop(drain_timeout=0.2)  # returns although "stuck" never finishes
+    assert handler.handled == ["quick"]
+    assert "queued behind it" not in handler.started  # cancelled before it began
+    final = server.calls_of("getUpdates")[-1]
+    assert (final.params["offset"], final.params["timeout"]) == (stuck, 0)  # nothing from "stuck" on is confirmed
+    assert not server.is_confirmed(stuck) and not server.is_confirmed(queued)

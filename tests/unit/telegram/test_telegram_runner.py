@@ -106,6 +106,43 @@ async def test_sigterm_stops_the_bot_cleanly_after_answering(tmp_path: Path) -> 
     assert "getUpdates" in log  # the session really was logged at DEBUG
 
 
+async def test_a_second_signal_forces_the_exit_while_an_answer_hangs(tmp_path: Path) -> None:
+    server = BotApiServer()
+    url = await server.start()
+    server.method_delay["sendMessage"] = 120.0  # the answer to /help hangs: stopping would wait for it
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TELEGRAM_")}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/langlearn.db",
+    )
+    update = server.send_text(42, "/help")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "telegram",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await server.wait_until(lambda: bool(server.calls_of("sendMessage")), timeout=60, what="the answer sent")
+        process.send_signal(signal.SIGTERM)  # finishing the update in flight: it hangs
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=15)  # well before the 25 s drain
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await server.stop()
+    log = stderr.decode()
+    assert process.returncode == 1, log
+    assert "SIGTERM again: exiting now" in log
+    assert not server.is_confirmed(update)  # the hanging update was not confirmed: delivered again
+
+
 def test_the_bot_runs_on_uvloop() -> None:
     """`langlearn telegram` runs its event loop on uvloop (a dependency on Linux)."""
     import asyncio
