@@ -127,7 +127,10 @@ def _message(update: Update, message: Message, *, username: str, bot_id: int) ->
     if chat.type != Chat.PRIVATE and not is_group:
         return None
     text = message.text if message.text is not None else (message.caption or "")
-    addressed = not is_group or _addressed(message, text, username=username, bot_id=bot_id)
+    if is_group:
+        addressed = _addressed(message, text, username=username, bot_id=bot_id)
+    else:  # a private chat is all ours, except a command meant for another bot (`/words@otherbot`)
+        addressed = not _for_another_bot(text, username)
     if is_group and addressed:
         text = _without_mention(text, username)
     command, args = parse_command(text)
@@ -206,6 +209,13 @@ def _addressed(message: Message, text: str, *, username: str, bot_id: int) -> bo
     if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
         return True
     return _mentions(text, username)
+
+
+def _for_another_bot(text: str, username: str) -> bool:
+    """`/cmd@somebot …` where somebot is not us."""
+    match = _COMMAND_TARGET.match(text.lstrip())
+    target = match.group(1) if match is not None else None
+    return target is not None and target.lower() != username.lower()
 
 
 def _mentions(text: str, username: str) -> bool:

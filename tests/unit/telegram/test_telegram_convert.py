@@ -72,9 +72,13 @@ def test_in_a_group_only_commands_replies_and_mentions_are_addressed() -> None:
     assert not lookalike.addressed_to_bot
 
 
-def test_in_a_private_chat_everything_is_addressed() -> None:
-    event = incoming(update(message=message("/help@other_bot"))).event
-    assert event.addressed_to_bot and event.command == "help"
+def test_in_a_private_chat_everything_is_addressed_but_a_command_for_another_bot() -> None:
+    assert incoming(update(message=message("hola"))).event.addressed_to_bot
+    ours = incoming(update(message=message(f"/help@{BOT.upper()}"))).event
+    assert ours.addressed_to_bot and ours.command == "help"
+    assert incoming(update(message=message("/help"))).event.addressed_to_bot
+    other = incoming(update(message=message("/words@someotherbot"))).event
+    assert other.kind == EventKind.COMMAND and not other.addressed_to_bot
 
 
 def test_a_button_press_carries_its_data_and_the_message_to_edit() -> None:
