@@ -1,4 +1,9 @@
-"""arq's WorkerSettings: `langlearn worker` (or `arq worker.main.WorkerSettings`) runs this.
+"""arq's WorkerSettings: `langlearn worker` runs this.
+
+Start it with `langlearn worker`, not arq's own CLI: `langlearn worker` passes `redis_settings`
+from REDIS_URL (`worker_options`) and configures logging with secrets redacted. A bare
+`arq worker.main.WorkerSettings` would connect to arq's default localhost Redis whatever REDIS_URL
+says, and log without the redaction.
 
 - functions: `run_job` (one GenerationJob); cron: the sweep and the reminders, every minute (each
   tick runs once across all workers: arq's unique cron ids).
@@ -150,7 +155,10 @@ def run_job_function(timeout_s: float | None = None) -> Any:
 
 
 class WorkerSettings:
-    """What `arq` reads; `langlearn worker` passes redis_settings (from REDIS_URL) and test overrides."""
+    """What `arq` reads; `langlearn worker` adds redis_settings (from REDIS_URL) and test overrides.
+
+    No redis_settings here on purpose: run it through `langlearn worker` (see the module docstring).
+    """
 
     functions: ClassVar[list[Any]] = [run_job_function()]
     cron_jobs: ClassVar[list[CronJob]] = [
