@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = {"es": ("casa", "house"), "fr": ("maisons", "houses"), "de": ("Häuser", "houses")}
 FIRST_USER = 8_000_001
 START_TIMEOUT_S = 60.0
+WARM_UP_TIMEOUT_S = 600.0  # the first start on a machine builds each language's lemma file (tens of seconds each)
 STEADY_MB = 0.5
 STEADY_S = 2.0
 STEADY_MAX_S = 20.0
@@ -211,6 +212,7 @@ async def run() -> dict[str, Any]:
                 await bot.wait_for(
                     "the warm-up of three pipelines",
                     lambda lines: len({m.group(2) for line in lines if (m := BUILT.search(line))}) >= len(LANGUAGES),
+                    timeout=WARM_UP_TIMEOUT_S,
                 )
                 warmed_s = time.monotonic() - spawned
                 rss_after_warm_up = status_mb(bot.process.pid)["VmRSS"]

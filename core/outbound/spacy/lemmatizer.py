@@ -1,28 +1,40 @@
 """The Lemmatizer port on spaCy.
 
-Pipelines are expensive (0.1–3 s and tens of MB each), so each language's pipeline is
-built once per process, on first use, under a lock so two threads never build it twice.
-Which pipeline:
+Each language's lemmas are set up once per process, on first use (or by `warm_up`), under a lock
+so two threads never do it twice. Which lemmas:
 
-1. `models[lang]` names an installed trained pipeline (`spacy.util.is_package`) or a
-   pipeline directory on disk: `spacy.load(name)`, whose lemmatizer uses POS context.
-2. Otherwise a blank pipeline with the lookup lemmatizer, whose tables come from the
-   `spacy-lookups-data` package (offline, no download).
+1. `models[lang]` names an installed trained pipeline (`spacy.util.is_package`) or a pipeline
+   directory on disk: `spacy.load(name)`, whose lemmatizer uses POS context.
+2. Otherwise the lookup lemmas of `spacy-lookups-data`, as a blank pipeline with the lookup
+   lemmatizer gives them, read from a compact SQLite file (`_build`): no spaCy in the process.
 3. A language with neither (no lookup table, or a tokenizer that needs extra packages,
-   like Japanese and Korean) gets no pipeline: its words come back unchanged.
+   like Japanese and Korean) gets nothing: its words come back unchanged.
 
-Running `nlp(word)` costs ~0.1 ms a word, which dominated a 50,000-row pack import. For a blank
-lookup pipeline the lemma of a word the tokenizer keeps whole is just the table's entry, so such
-words are looked up directly (`_FastLookup`); anything else still goes through `nlp(word)`.
+Why a file: a blank pipeline keeps its lookup table as Python dicts, 50–130 MB a language
+(Spanish: 490,000 entries), and importing spaCy costs ~80 MB more. The file holds, for every
+table key, the lemma the blank pipeline gives that word on its own (tokenizer special cases and
+splits included), so a word's lemma is one indexed read, the same as before. The file is built
+once per language and per spaCy / spacy-lookups-data version, in a separate process (so the
+build's memory is never the bot's), into `cache_dir`; when that directory cannot be written the
+built database is kept in memory instead (~5–13 MB a language). A language whose blank pipeline
+has its own lookup rules (Dutch) keeps the in-process blank pipeline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
+
+from core.outbound.spacy import _build
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -31,16 +43,40 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+BUILD_TIMEOUT_S = 600.0
+_CHUNK = 500  # words per SELECT … IN (…)
+_CHILD = "import sys; from core.outbound.spacy._build import main; sys.exit(main(sys.argv[1:]))"
+
+
+def default_cache_dir() -> Path | None:
+    """`$XDG_CACHE_HOME/langlearn/spacy`, else `~/.cache/langlearn/spacy` (None without a home)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if base:
+        return Path(base) / "langlearn" / "spacy"
+    try:
+        return Path.home() / ".cache" / "langlearn" / "spacy"
+    except RuntimeError:
+        return None
+
+
+class _WordLemmas(Protocol):
+    kind: str
+
+    def lemmas(self, words: set[str]) -> dict[str, str]:
+        """The lemma of each word (stripped, no whitespace); a word the source leaves alone maps to itself."""
+        ...
+
 
 class SpacyLemmatizer:
     """Lemmatises single words per language; phrases and unknown words come back unchanged."""
 
-    def __init__(self, models: Mapping[str, str]) -> None:
+    def __init__(self, models: Mapping[str, str], cache_dir: str | Path | None = None) -> None:
+        """`models`: SPACY_MODELS; `cache_dir`: where the lookup lemma files go (default: `default_cache_dir()`)."""
         self._models = dict(models)
-        self._pipelines: dict[str, Language | None] = {}
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self._sources: dict[str, _WordLemmas | None] = {}
         self._load_lock = threading.Lock()
         self._call_locks: dict[str, threading.Lock] = {}
-        self._fast: dict[str, _FastLookup | None] = {}
 
     def lemmatize(self, text: str, language: str) -> str:
         """The lemma of a single word, or `text` unchanged for phrases and unknown words.
@@ -51,20 +87,23 @@ class SpacyLemmatizer:
         return self.lemmatize_many([text], language)[0]
 
     def lemmatize_many(self, texts: Sequence[str], language: str) -> list[str]:
-        """`lemmatize` of each text, in order, taking the pipeline's lock once for the batch."""
+        """`lemmatize` of each text, in order, taking the language's lock once for the batch."""
         if not any(_is_word(text) for text in texts):
-            return list(texts)  # nothing to lemmatise: do not build the pipeline
-        nlp = self._pipeline(language)
-        if nlp is None:
+            return list(texts)  # nothing to lemmatise: do not load anything
+        source = self._source(language)
+        if source is None:
             return list(texts)
-        fast = self._fast.get(language)
+        words = {text.strip() for text in texts if _is_word(text)}
         with self._call_locks[language]:
-            return [_text_lemma(nlp, fast, text) for text in texts]
+            found = source.lemmas(words)
+            retry = {word.lower() for word in words if found[word] == word and word.lower() != word}
+            lowered = source.lemmas(retry) if retry else {}
+        return [_text_lemma(text, found, lowered) for text in texts]
 
     def warm_up(self, languages: Iterable[str]) -> None:
-        """Build the pipelines of `languages` now (a start-up hook), instead of on first use."""
+        """Load the lemmas of `languages` now (a start-up hook), instead of on first use."""
         for language in languages:
-            self._pipeline(language)
+            self._source(language)
 
     def pipeline_kind(self, language: str) -> str:
         """Which pipeline `language` gets, without loading it: "trained", "blank" or "none"."""
@@ -72,47 +111,56 @@ class SpacyLemmatizer:
             return "trained"
         return "blank" if _has_lookup_table(language) else "none"
 
-    def _pipeline(self, language: str) -> Language | None:
-        if language in self._pipelines:
-            return self._pipelines[language]
+    def _source(self, language: str) -> _WordLemmas | None:
+        if language in self._sources:
+            return self._sources[language]
         with self._load_lock:
-            if language not in self._pipelines:
+            if language not in self._sources:
                 self._call_locks[language] = threading.Lock()
-                nlp = self._load(language)
-                blank = nlp is not None and self._trained_name(language) is None
-                self._fast[language] = _FastLookup.of(nlp) if blank and nlp is not None else None
-                self._pipelines[language] = nlp
-            return self._pipelines[language]
+                self._sources[language] = self._load(language)
+            return self._sources[language]
 
     def _trained_name(self, language: str) -> str | None:
+        name = self._models.get(language)
+        if not name:
+            return None  # no spaCy import (~80 MB) for a language without a model named
         import spacy.util
 
-        name = self._models.get(language)
-        if name and (spacy.util.is_package(name) or Path(name).is_dir()):
+        if spacy.util.is_package(name) or Path(name).is_dir():
             return name
         return None
 
-    def _load(self, language: str) -> Language | None:
+    def _load(self, language: str) -> _WordLemmas | None:
         started = time.perf_counter()
         trained = self._trained_name(language)
         try:
-            nlp = _load_trained(trained) if trained is not None else self._load_blank(language)
+            source: _WordLemmas
+            if trained is not None:
+                source = _Pipeline(_load_trained(trained), "trained")
+            else:
+                if language in self._models:
+                    logger.warning(
+                        "spaCy: %s is not installed; using lookup lemmas for %s", self._models[language], language
+                    )
+                lookup = self._load_lookup(language) if _has_lookup_table(language) else None
+                source = lookup if lookup is not None else _Pipeline(_build.blank_lookup_pipeline(language), "blank")
         except Exception as exc:  # any failure means "no lemmas", never a crash
             logger.warning("spaCy: no lemmatizer for %s (%s); words stay as typed", language, type(exc).__name__)
             return None
         elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.info("spaCy: %s pipeline for %s built in %.0f ms", trained or "blank", language, elapsed_ms)
-        return nlp
+        logger.info("spaCy: %s pipeline for %s built in %.0f ms", trained or source.kind, language, elapsed_ms)
+        return source
 
-    def _load_blank(self, language: str) -> Language:
-        import spacy
-
-        if language in self._models:
-            logger.warning("spaCy: %s is not installed; using lookup lemmas for %s", self._models[language], language)
-        nlp = spacy.blank(language)
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()
-        return nlp
+    def _load_lookup(self, language: str) -> _WordLemmas | None:
+        """The compact lookup lemmas, or None when only the blank pipeline can give them."""
+        try:
+            return _LookupFile.open(language, self._cache_dir)
+        except _Unsupported:
+            logger.info("spaCy: %s has its own lookup rules; keeping its blank pipeline in memory", language)
+        except Exception:
+            logger.warning("spaCy: the lemma file for %s could not be built; using its blank pipeline", language,
+                           exc_info=True)
+        return None
 
 
 def _load_trained(name: str) -> Language:
@@ -121,93 +169,160 @@ def _load_trained(name: str) -> Language:
     return spacy.load(name)
 
 
-class _FastLookup:
-    """The lookup table of a blank pipeline, read directly for words the tokenizer keeps whole.
+class _Unsupported(Exception):
+    """The language's blank pipeline has lemmas beyond its lookup table."""
 
-    `nlp(word)` for such a word makes one token whose lemma is `table.get(word, word)`; a word
-    that is a tokenizer special case, or that a prefix, suffix or infix rule would split, or that
-    is not purely alphabetic (apostrophes, hyphens, digits) takes the `nlp(word)` path instead.
+
+class _Pipeline:
+    """Lemmas from a spaCy pipeline, one `nlp(word)` per word."""
+
+    def __init__(self, nlp: Language, kind: str) -> None:
+        self.kind = kind
+        self._nlp = nlp
+
+    def lemmas(self, words: set[str]) -> dict[str, str]:
+        """`nlp(word)`'s lemma when the tokenizer sees one token; the word itself otherwise (l'eau)."""
+        found: dict[str, str] = {}
+        for word in words:
+            doc = self._nlp(word)
+            found[word] = (str(doc[0].lemma_) or word) if len(doc) == 1 else word
+        return found
+
+
+class _LookupFile:
+    """A language's lookup lemmas in SQLite (see `_build`): one indexed read a word, no spaCy.
+
+    One read-only connection shared by threads (`check_same_thread=False`); the caller holds the
+    language's lock around every call.
     """
 
-    def __init__(self, nlp: Language, table: Any) -> None:
-        tokenizer = nlp.tokenizer
-        self._table = table
-        self._rules: dict[str, Any] = dict(getattr(tokenizer, "rules", None) or {})
-        self._prefix = getattr(tokenizer, "prefix_search", None)
-        self._suffix = getattr(tokenizer, "suffix_search", None)
-        self._infix = getattr(tokenizer, "infix_finditer", None)
+    kind = "lookup"
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
 
     @classmethod
-    def of(cls, nlp: Language) -> _FastLookup | None:
-        """The fast path for `nlp`, or None unless it is exactly our blank lookup pipeline."""
-        from spacy.pipeline import Lemmatizer
+    def open(cls, language: str, cache_dir: Path | None) -> _LookupFile:
+        """The file of `language` in `cache_dir`, built first when missing; in memory when it cannot be written."""
+        versions = _build.versions()
+        path = cache_dir / _file_name(language, versions) if cache_dir is not None else None
+        if path is not None and path.is_file():
+            try:
+                return cls(_open_file(path, versions))
+            except sqlite3.DatabaseError:
+                logger.warning("spaCy: %s is damaged; building it again", path)
+        if path is not None and _writable(path.parent):
+            _run_build(language, str(path))
+            _remove_stale(path)
+            logger.info("spaCy: built the lemma file %s", path)
+            return cls(_open_file(path, versions))
+        logger.warning("spaCy: no writable cache directory (%s); keeping the %s lemmas in memory", cache_dir, language)
+        connection = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            connection.deserialize(_run_build(language, "-"))
+            _check(connection, versions)
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection)
 
-        if nlp.pipe_names != ["lemmatizer"]:
-            return None
-        pipe = nlp.get_pipe("lemmatizer")
-        if not isinstance(pipe, Lemmatizer) or pipe.mode != "lookup":
-            return None
-        if type(pipe).lookup_lemmatize is not Lemmatizer.lookup_lemmatize:  # Dutch has its own
-            return None
-        if not pipe.lookups.has_table("lemma_lookup"):
-            return None
-        return cls(nlp, pipe.lookups.get_table("lemma_lookup"))
+    def lemmas(self, words: set[str]) -> dict[str, str]:
+        """The stored lemma of each word; words not stored (their lemma is themselves) map to themselves."""
+        found = {word: word for word in words}
+        keys = [word for word in words if _encodable(word)]
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(self._connection.execute(f"SELECT word, lemma FROM lemma WHERE word IN ({marks})", chunk))  # noqa: S608
+        return found
 
-    def lemma(self, word: str) -> str | None:
-        """The lemma `nlp(word)` would give, or None when only `nlp(word)` can tell.
 
-        A word missing from the table comes back as itself whatever the tokenizer does with it
-        (split: the word; one token: `table.get(word, word)`; spaCy 3 tokenizer exceptions set
-        only ORTH and NORM, never a lemma), so only words in the table need the tokenizer checks.
-        """
-        found = self._table.get(word, None)
-        if found is None:
-            return word
-        if not word.isalpha() or word in self._rules or self._splits(word):
-            return None
-        lemma = found if isinstance(found, str) else found[0]
-        return str(lemma) or word
+def _file_name(language: str, versions: dict[str, str]) -> str:
+    """`es-spacy3.8.18-lookups1.0.5-f1.sqlite3`: a new spaCy or spacy-lookups-data gets a new file."""
+    return f"{language}-spacy{versions['spacy']}-lookups{versions['spacy-lookups-data']}-f{versions['format']}.sqlite3"
 
-    def _splits(self, word: str) -> bool:
-        if self._prefix is not None and self._prefix(word) is not None:
+
+def _open_file(path: Path, versions: dict[str, str]) -> sqlite3.Connection:
+    """`path` read-only (`immutable`: no locks, no journal, works on a read-only file system)."""
+    uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    try:
+        _check(connection, versions)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _check(connection: sqlite3.Connection, versions: dict[str, str]) -> None:
+    stored = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+    if any(stored.get(key) != value for key, value in versions.items()):
+        raise sqlite3.DatabaseError(f"lemma file built for {stored}, not {versions}")
+    if "unsupported" in stored:
+        raise _Unsupported(stored["unsupported"])
+
+
+def _writable(directory: Path) -> bool:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
             return True
-        if self._suffix is not None and self._suffix(word) is not None:
-            return True
-        return self._infix is not None and next(iter(self._infix(word)), None) is not None
+    except OSError:
+        return False
 
 
-def _text_lemma(nlp: Language, fast: _FastLookup | None, text: str) -> str:
-    """`lemmatize` of one text, under the pipeline's lock."""
+def _run_build(language: str, out: str) -> bytes:
+    """Runs `_build` in a child process (spaCy and the full table never enter this one); its stdout."""
+    root = str(Path(__file__).resolve().parents[3])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    done = subprocess.run(  # noqa: S603 - our own module, with this interpreter
+        [sys.executable, "-c", _CHILD, language, out],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-5:]
+        raise RuntimeError(f"building the {language} lemma file failed ({done.returncode}): " + " | ".join(tail))
+    return done.stdout
+
+
+def _remove_stale(path: Path) -> None:
+    """Other versions' files of the same language (a spaCy upgrade leaves them behind)."""
+    language = path.name.split("-spacy", 1)[0]
+    for old in path.parent.glob(f"{language}-spacy*.sqlite3"):
+        if old != path:
+            with contextlib.suppress(OSError):
+                old.unlink()
+
+
+def _encodable(word: str) -> bool:
+    """A str SQLite can take (lone surrogates cannot be UTF-8; no table key has one)."""
+    try:
+        word.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_lemma(text: str, found: Mapping[str, str], lowered: Mapping[str, str]) -> str:
+    """`lemmatize` of one text, from the lemmas of the batch's words and of their lower-cased forms."""
     if not _is_word(text):
         return text
     word = text.strip()
-    lemma = _word_lemma(nlp, fast, word)
+    lemma = found[word]
     if lemma == word and word.lower() != word:
-        lowered = _word_lemma(nlp, fast, word.lower())
-        lemma = lowered if lowered != word.lower() else word
+        lower = word.lower()
+        lemma = lowered[lower] if lowered[lower] != lower else word
     return lemma if lemma else text
 
 
 def _is_word(text: str) -> bool:
     """A single word: something left after stripping, with no whitespace inside."""
     return len(text.split()) == 1  # str.split() splits on exactly the characters str.isspace() accepts
-
-
-def _word_lemma(nlp: Language, fast: _FastLookup | None, word: str) -> str:
-    """The table lemma when the fast path applies, otherwise `_single_lemma`."""
-    if fast is not None:
-        lemma = fast.lemma(word)
-        if lemma is not None:
-            return lemma
-    return _single_lemma(nlp, word)
-
-
-def _single_lemma(nlp: Language, word: str) -> str:
-    """The lemma when the tokenizer sees one token; `word` itself for contractions like "l'eau"."""
-    doc = nlp(word)
-    if len(doc) != 1:
-        return word
-    return str(doc[0].lemma_) or word
 
 
 def _has_lookup_table(language: str) -> bool:

@@ -1,0 +1,176 @@
+"""Builds a language's compact lemma table: what a blank lookup pipeline gives each word, in SQLite.
+
+Run as its own process (`main([LANG, OUT])`, which SpacyLemmatizer starts with this interpreter) so that spaCy and the
+full lookup table (hundreds of MB of Python dicts) are never loaded into the bot or the worker.
+
+For every key of the language's `lemma_lookup` table (spacy-lookups-data, read the way spaCy's
+lookup lemmatizer reads it), the lemma is the one the blank pipeline gives the word on its own:
+the table's entry when the tokenizer keeps the word whole (checked as before: alphabetic, no
+tokenizer special case, no prefix/suffix/infix split), else `nlp(word)` (the word itself when the
+tokenizer splits it). A word that is not a key comes back as itself whatever the tokenizer does
+(one token: `table.get(word, word)`; split: the word), so only keys whose lemma differs from the
+key are stored. The file holds `lemma(word TEXT PRIMARY KEY, lemma TEXT) WITHOUT ROWID` and a
+`meta` table.
+
+OUT is a path (written to a temporary name beside it, then renamed into place, so readers never
+see half a file and two processes building at once both end with a whole file) or "-": the
+database, serialised, on stdout (for a read-only cache directory: the caller keeps it in memory).
+
+A language whose blank pipeline is not a plain lookup lemmatizer (Dutch has its own lookup
+rules) gets a file with no lemmas and `unsupported` in `meta`: the caller keeps the spaCy pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from spacy.language import Language
+
+SCHEMA = (
+    "CREATE TABLE lemma (word TEXT PRIMARY KEY, lemma TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+)
+
+
+class Unsupported(Exception):
+    """The blank pipeline's lemmas are not just its lookup table's (a language's own lemmatizer)."""
+
+
+def blank_lookup_pipeline(language: str) -> Language:
+    """`spacy.blank(language)` with the lookup lemmatizer, as SpacyLemmatizer used to keep it."""
+    import spacy
+
+    nlp = spacy.blank(language)
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return nlp
+
+
+def table_of(nlp: Language) -> dict[str, Any]:
+    """The pipeline's `lemma_lookup` table with its string keys (spaCy's own Table keeps hashes).
+
+    Read with spaCy's loader from the data its lemmatizer loaded, then checked against the
+    pipeline's table entry by entry, so the two cannot differ.
+    """
+    from spacy.lookups import load_language_data  # type: ignore[attr-defined]
+    from spacy.pipeline import Lemmatizer
+    from spacy.util import registry
+
+    if nlp.pipe_names != ["lemmatizer"]:
+        raise Unsupported("not a lemmatizer-only pipeline")
+    pipe = nlp.get_pipe("lemmatizer")
+    if not isinstance(pipe, Lemmatizer) or pipe.mode != "lookup":
+        raise Unsupported("not a lookup lemmatizer")
+    if type(pipe).lookup_lemmatize is not Lemmatizer.lookup_lemmatize:
+        raise Unsupported(f"{type(pipe).__name__} has its own lookup rules")
+    if not pipe.lookups.has_table("lemma_lookup") or pipe.lookups.tables != ["lemma_lookup"]:
+        raise Unsupported("the lemmatizer uses tables beside lemma_lookup")
+    loaded = pipe.lookups.get_table("lemma_lookup")
+    data: dict[str, Any] = dict(load_language_data(registry.lookups.get(nlp.lang)["lemma_lookup"]))
+    if len(data) != len(loaded) or any(loaded.get(key) != value for key, value in data.items()):
+        raise Unsupported("the lookup data differs from the pipeline's table")
+    return data
+
+
+def lemma_rows(nlp: Language, table: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(key, lemma) for each table key whose lemma, on its own, is not the key itself."""
+    tokenizer = nlp.tokenizer
+    rules: dict[str, Any] = dict(getattr(tokenizer, "rules", None) or {})
+    prefix = getattr(tokenizer, "prefix_search", None)
+    suffix = getattr(tokenizer, "suffix_search", None)
+    infix = getattr(tokenizer, "infix_finditer", None)
+
+    def splits(word: str) -> bool:
+        if prefix is not None and prefix(word) is not None:
+            return True
+        if suffix is not None and suffix(word) is not None:
+            return True
+        return infix is not None and next(iter(infix(word)), None) is not None
+
+    for word, found in table.items():
+        if word.isalpha() and word not in rules and not splits(word):
+            value = found if isinstance(found, str) else found[0]
+            lemma = str(value) or word
+        else:
+            doc = nlp(word)
+            lemma = (str(doc[0].lemma_) or word) if len(doc) == 1 else word
+        if lemma != word:
+            yield word, lemma
+
+
+def build(language: str, connection: sqlite3.Connection, versions: dict[str, str]) -> int:
+    """Fills `connection` (an empty database) with `language`'s lemmas; the number of rows.
+
+    A language whose lemmas are not just its table's gets a file with no rows and `unsupported`
+    in `meta`, so later starts know without building again.
+    """
+    for statement in SCHEMA:
+        connection.execute(statement)
+    nlp = blank_lookup_pipeline(language)
+    meta = {**versions, "language": language}
+    try:
+        table = table_of(nlp)
+    except Unsupported as exc:
+        rows: list[tuple[str, str]] = []
+        meta["unsupported"] = str(exc)
+    else:
+        rows = sorted(lemma_rows(nlp, table))  # sorted: the B-tree is written in order, compactly
+        meta.update(entries=str(len(table)), rows=str(len(rows)))
+    connection.executemany("INSERT INTO lemma VALUES (?, ?)", rows)
+    connection.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+    connection.commit()
+    return len(rows)
+
+
+def versions() -> dict[str, str]:
+    """What the lemmas depend on: spaCy (its tokenizers), spacy-lookups-data, this file's format."""
+    from importlib.metadata import version
+
+    return {"format": "1", "spacy": version("spacy"), "spacy-lookups-data": version("spacy-lookups-data")}
+
+
+def write(language: str, out: str) -> None:
+    """Builds `language`'s file at `out` (atomically) or, for "-", onto stdout."""
+    if out == "-":
+        connection = sqlite3.connect(":memory:")
+        build(language, connection, versions())
+        sys.stdout.buffer.write(connection.serialize())
+        sys.stdout.buffer.flush()
+        connection.close()
+        return
+    target = Path(out)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        connection = sqlite3.connect(temporary)
+        try:
+            connection.execute("PRAGMA journal_mode = OFF")
+            connection.execute("PRAGMA synchronous = OFF")
+            build(language, connection, versions())
+            connection.execute("VACUUM")
+        finally:
+            connection.close()
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def main(argv: list[str]) -> int:
+    """`LANG OUT`: see the module docstring."""
+    language, out = argv
+    write(language, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
