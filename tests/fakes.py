@@ -23,7 +23,7 @@ from typing import Any, Self
 
 from core.bootstrap import Services, build_services
 from core.config import Settings
-from core.domain.errors import Conflict, ProviderUnavailable, RecipientUnavailable
+from core.domain.errors import Conflict, ProviderUnavailable, RecipientUnavailable, StalePlatformFile
 from core.domain.models import (
     CardDirection,
     CardState,
@@ -858,6 +858,8 @@ class RecordingMessenger:
     Chats in `blocked` raise RecipientUnavailable; `fail_next` raises the given errors on the
     next calls, `fail_next_voice` on the next voice messages only; `fail_after(n, error)` accepts
     n more platform messages, then raises `error` instead of sending the next one (once).
+    File ids in `stale_files` are no longer known: a voice sent by such an id is uploaded again
+    when the message carries its audio, else StalePlatformFile (as TelegramMessenger does).
     """
 
     def __init__(self, platform: str = "telegram", text_limit: int = 4096) -> None:
@@ -870,6 +872,7 @@ class RecordingMessenger:
         self.uploads = 0
         self._ids = 0
         self._fail_after: tuple[int, BaseException] | None = None
+        self.stale_files: set[str] = set()
 
     @property
     def platform(self) -> str:
@@ -899,10 +902,18 @@ class RecordingMessenger:
             self._fail_after = None if left == 0 else (left - 1, error)
             if left == 0:
                 raise error
+        stale = None if message.voice is None else message.voice.platform_refs.get(self._platform)
+        if stale in self.stale_files:
+            if message.voice_audio is None:
+                raise StalePlatformFile(self._platform, stale)
+            assert message.voice is not None
+            message = dataclasses.replace(message, voice=dataclasses.replace(message.voice, platform_refs={}))
         self._ids += 1
         message_id = str(self._ids)
         file_id = None
-        if message.voice is not None and message.voice_audio is not None:
+        if message.voice is not None and message.voice_audio is not None and not message.voice.platform_refs.get(
+            self._platform
+        ):
             self.uploads += 1
             file_id = f"file-{self.uploads}"
         elif message.voice is not None and self._platform not in message.voice.platform_refs:

@@ -398,7 +398,7 @@ class SpeechCacheRepository(Protocol):
         """Insert; False when the key was already there (a concurrent synthesis won; nothing changes)."""
         ...
     async def set_platform_ref(self, cache_key: str, platform: str, ref: str) -> None:
-        """Remember the platform's id of the uploaded audio (Telegram file_id) to reuse instead of uploading."""
+        """Remember the platform's id of the uploaded audio (Telegram file_id), replacing any stored for it."""
         ...
     async def count_requested_since(self, learner_id: str, since: datetime) -> int:
         """Clips the learner's requests synthesised since `since` (the daily speech quota; hits are free)."""

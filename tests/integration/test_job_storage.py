@@ -377,10 +377,13 @@ async def test_speech_clips_are_cached_once_and_remember_platform_uploads(db: Da
         await uow.speech_cache.set_platform_ref("a" * 64, "discord", "d1")
         await uow.speech_cache.set_platform_ref("b" * 64, "telegram", "ignored")  # no such clip: nothing
         await uow.commit()
+    async with db.unit_of_work() as uow:  # a re-upload after Telegram forgot the id: the new id replaces it
+        await uow.speech_cache.set_platform_ref("a" * 64, "telegram", "AwACAgIAAxkBAAJ")
+        await uow.commit()
     async with db.unit_of_work() as uow:
         stored = await uow.speech_cache.get("a" * 64)
         assert stored is not None
-        assert stored.platform_refs == {"telegram": "AwACAgIAAxkBAAI", "discord": "d1"}
+        assert stored.platform_refs == {"telegram": "AwACAgIAAxkBAAJ", "discord": "d1"}
         assert stored.media_key == "speech/" + "a" * 64 + ".ogg"
 
 

@@ -156,3 +156,43 @@ async def test_article_narration_does_not_count_toward_the_speech_quota() -> Non
     assert clip.requested_by is None
     voice = world.messenger.delivered[-1].message.voice
     assert voice is not None and voice.cache_key == clip.cache_key
+
+
+async def test_an_upload_id_the_platform_forgot_is_replaced_by_a_new_upload() -> None:
+    model = FakeLanguageModel(
+        json_answers=[{"title": "Hola", "text": "Hola, amigo.", "new_words": []}], text_answers=["Hello, friend."]
+    )
+    world = world_with(model=model)
+    learner = await world.learner()
+    await listen(world, learner, "Hola, amigo.")
+    await world.run_enqueued()
+    world.messenger.stale_files.add("file-1")  # Telegram no longer knows it ("wrong file identifier")
+
+    again = await listen(world, learner, "Hola, amigo.")
+    await world.run_enqueued()
+    assert world.stored_job(again).status is JobStatus.DONE
+    resent = world.messenger.delivered[-1].message
+    assert resent.voice_audio is not None and world.messenger.uploads == 2
+    [clip] = world.uow.store.speech_clips.values()
+    assert clip.platform_refs == {"telegram": "file-2"}  # the new id replaces the forgotten one
+    world.messenger.stale_files.add("file-2")
+    await world.jobs.jobs.request(learner.id, JobKind.ARTICLE, {}, world.address())  # its narration: same text
+    await world.run_enqueued()
+    assert world.messenger.uploads == 3 and world.uow.store.speech_clips[clip.cache_key].platform_refs == {
+        "telegram": "file-3"
+    }
+    assert len(world.synthesizer.calls) == 1  # the audio came from the media store each time
+
+
+async def test_send_voice_replaces_a_forgotten_upload_id_for_a_cached_listen() -> None:
+    world = world_with()
+    learner = await world.learner()
+    speech = world.jobs.speech
+    clip = (await speech.clip_for(learner.id, "hola", "es")).clip
+    await speech.send_voice(world.messenger, world.address(), clip, source_text="hola")
+    world.messenger.stale_files.add("file-1")
+    cached = await speech.cached("hola", "es")
+    assert cached is not None and cached.platform_refs == {"telegram": "file-1"}
+    sent = await speech.send_voice(world.messenger, world.address(), cached, source_text="hola")
+    assert [item.platform_file_id for item in sent] == ["file-2"]
+    assert world.uow.store.speech_clips[clip.cache_key].platform_refs == {"telegram": "file-2"}

@@ -333,14 +333,7 @@ class ArticleService:
         if clip is None:  # the cache row went away since the step ran: make it again
             result = await speech.clip_for(run.job.learner_id, text, run.job.params["target"], counted=False)
             clip, audio = result.clip, result.audio
-        platform = run.address.platform
-
-        async def voice() -> OutgoingMessage:
-            return await speech.voice_message(clip, platform, audio, source_text=text)
-
-        sent = await run.deliver("voice", voice)
-        if sent is not None:
-            await speech.remember_upload(clip, platform, sent)
+        await speech.deliver_voice(run, clip, audio, text)
 
     async def _bank_words(self, learner_id: str, pair_id: str) -> list[str]:
         """Up to 20 terms of the pair: cards due now (earliest first), then the newest words."""

@@ -1,7 +1,9 @@
 """Speech: text read aloud, cached by (text, language, voice, model), delivered as a voice message.
 
 A cache hit makes no provider call and costs no quota; on platforms that return an id for an
-upload (Telegram's file_id) the id is remembered and sent instead of the audio. Only real
+upload (Telegram's file_id) the id is remembered and sent instead of the audio. An id the platform
+no longer knows (StalePlatformFile) is forgotten and the audio uploaded again once; the new id
+replaces the old one. Only real
 syntheses a learner asked for count toward DAILY_SPEECH_QUOTA (article narration is covered by
 the article quota). A request is also refused when the syntheses of today plus the learner's
 SPEECH jobs still queued or running reach the quota, so nobody can queue unlimited syntheses;
@@ -18,15 +20,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.domain.errors import InvalidInput, NotFound, ProviderNotConfigured
+from core.domain.errors import InvalidInput, NotFound, ProviderNotConfigured, StalePlatformFile
 from core.domain.models import (
+    DeliveryAddress,
     JobKind,
     OutgoingMessage,
     SentMessage,
     SpeechClip,
     SpeechResult,
 )
-from core.domain.ports import Clock, MediaStore, SpeechSynthesizer, UnitOfWork, UnitOfWorkFactory
+from core.domain.ports import Clock, MediaStore, Messenger, SpeechSynthesizer, UnitOfWork, UnitOfWorkFactory
 from core.domain.services._rules import language_code, load_active_pair
 from core.domain.services.jobs import JobRun, check_daily_quota, learner_day_start
 
@@ -133,16 +136,53 @@ class SpeechService:
         return OutgoingMessage(voice=clip, voice_audio=audio)
 
     async def remember_upload(self, clip: SpeechClip, platform: str, sent: Sequence[SentMessage]) -> None:
-        """Store the platform's id of the audio just uploaded, so the next send reuses it."""
-        if platform in clip.platform_refs:
-            return
+        """Store the platform's id of the audio just uploaded (replacing a stale one), so the next send reuses it."""
         file_id = next((item.platform_file_id for item in sent if item.platform_file_id), None)
-        if file_id is None:
+        if file_id is None or clip.platform_refs.get(platform) == file_id:
             return
         async with self._uow() as uow:
             await uow.speech_cache.set_platform_ref(clip.cache_key, platform, file_id)
             await uow.commit()
         clip.platform_refs[platform] = file_id
+
+    async def send_voice(
+        self,
+        messenger: Messenger,
+        address: DeliveryAddress,
+        clip: SpeechClip,
+        audio: bytes | None = None,
+        *,
+        source_text: str | None = None,
+    ) -> list[SentMessage]:
+        """Send `clip` as a voice message (its upload id when known, else the audio) and remember the upload.
+
+        An upload id the platform no longer knows is forgotten and the audio sent once more.
+        """
+        platform = messenger.platform
+        message = await self.voice_message(clip, platform, audio, source_text=source_text)
+        try:
+            sent = await messenger.send(address, message)
+        except StalePlatformFile:
+            clip.platform_refs.pop(platform, None)
+            message = await self.voice_message(clip, platform, audio, source_text=source_text)
+            sent = await messenger.send(address, message)
+        await self.remember_upload(clip, platform, sent)
+        return sent
+
+    async def deliver_voice(self, run: JobRun, clip: SpeechClip, audio: bytes | None, source_text: str) -> None:
+        """Part "voice" of a job: `clip` sent once, as `send_voice` does (a forgotten upload id is replaced)."""
+        platform = run.address.platform
+
+        async def voice() -> OutgoingMessage:
+            return await self.voice_message(clip, platform, audio, source_text=source_text)
+
+        try:
+            sent = await run.deliver("voice", voice)
+        except StalePlatformFile:
+            clip.platform_refs.pop(platform, None)  # the next build carries the audio; its new id replaces this one
+            sent = await run.deliver("voice", voice)
+        if sent is not None:
+            await self.remember_upload(clip, platform, sent)
 
     # --- the SPEECH job -----------------------------------------------------------------------
 
@@ -181,14 +221,7 @@ class SpeechService:
 
         recorded = await run.step("record", record)
         clip = await self._stored_clip(run.job.learner_id, recorded["cache_key"], text, language)
-        platform = run.address.platform
-
-        async def voice() -> OutgoingMessage:
-            return await self.voice_message(clip, platform, fresh.get("audio"), source_text=text)
-
-        sent = await run.deliver("voice", voice)
-        if sent is not None:
-            await self.remember_upload(clip, platform, sent)
+        await self.deliver_voice(run, clip, fresh.get("audio"), text)
 
     async def _stored_clip(self, learner_id: str, cache_key: str, text: str, language: str) -> SpeechClip:
         async with self._uow(read_only=True) as uow:
