@@ -42,6 +42,7 @@ from core.domain.services import (
 )
 from core.jobs_wiring import build_job_services
 from core.outbound.jobs import InProcessBackground, InProcessJobQueue, PeriodicTask
+from core.outbound.jobs.inprocess import DEFAULT_RUN_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ async def bootstrap(
     if media is None:
         media = _media(settings, closers)
     if queue is None:
-        queue = _queue(settings, closers)
+        queue = _queue(settings, closers, job_timings or JobTimings())
 
     async def close() -> None:
         try:
@@ -243,10 +244,14 @@ async def bootstrap(
     )
 
 
-def _queue(settings: Settings, closers: list[Closer]) -> JobQueue:
-    """The arq queue on Redis when REDIS_URL is set (a `langlearn worker` runs the jobs), else in this process."""
+def _queue(settings: Settings, closers: list[Closer], timings: JobTimings) -> JobQueue:
+    """The arq queue on Redis when REDIS_URL is set (a `langlearn worker` runs the jobs), else in this process.
+
+    An in-process run is cut off within its lease (a run outliving it could be taken over alive).
+    """
     if settings.REDIS_URL is None:
-        return InProcessJobQueue()  # closed by Services.aclose through its background
+        timeout = min(DEFAULT_RUN_TIMEOUT_S, timings.run_lease.total_seconds())
+        return InProcessJobQueue(run_timeout_s=timeout)  # closed by Services.aclose through its background
     from core.outbound.jobs.arq_queue import ArqJobQueue  # arq/redis only when used
 
     queue = ArqJobQueue(settings.REDIS_URL)

@@ -8,11 +8,13 @@ import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from core.bootstrap import bootstrap
 from core.config import Settings
 from core.domain.errors import ProviderUnavailable
 from core.domain.models import (
@@ -28,7 +30,9 @@ from core.domain.models import (
     SentMessage,
     SpeechClip,
 )
+from core.domain.services import JobTimings
 from core.jobs_wiring import build_job_services
+from core.outbound.jobs import InProcessJobQueue
 from core.outbound.postgres.database import Database
 from core.outbound.postgres.entities.flashcards import QUEUE_SCHEDULED, FlashcardEntity
 from tests.fakes import (
@@ -579,3 +583,16 @@ async def test_a_learner_who_deletes_their_account_mid_article_gets_nothing_more
     assert await jobs.run(requested.job.id, {"telegram": messenger}) is None
     assert messenger.texts() == ["✍️ Writing your article…"]  # the status line, edited once before the deletion
     assert [call.tool_name for call in model.calls] == ["write_article"] and synthesizer.calls == []
+
+
+@pytest.mark.parametrize(("lease_s", "timeout_s"), [(30.0, 30.0), (300.0, 240.0)])
+async def test_the_in_process_queue_cuts_a_run_off_within_its_lease(
+    tmp_path: Path, lease_s: float, timeout_s: float
+) -> None:
+    settings = Settings(_env_file=None, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    timings = JobTimings(run_lease=timedelta(seconds=lease_s))
+    services = await bootstrap(settings, migrate_sqlite=False, job_timings=timings)
+    try:
+        assert isinstance(services.queue, InProcessJobQueue) and services.queue.run_timeout_s == timeout_s
+    finally:
+        await services.aclose()
