@@ -88,17 +88,21 @@ class SpacyLemmatizer:
 
     def lemmatize_many(self, texts: Sequence[str], language: str) -> list[str]:
         """`lemmatize` of each text, in order, taking the language's lock once for the batch."""
-        if not any(_is_word(text) for text in texts):
+        stripped = [text.strip() if _is_word(text) else None for text in texts]
+        words = {word for word in stripped if word is not None}
+        if not words:
             return list(texts)  # nothing to lemmatise: do not load anything
         source = self._source(language)
         if source is None:
             return list(texts)
-        words = {text.strip() for text in texts if _is_word(text)}
         with self._call_locks[language]:
             found = source.lemmas(words)
             retry = {word.lower() for word in words if found[word] == word and word.lower() != word}
             lowered = source.lemmas(retry) if retry else {}
-        return [_text_lemma(text, found, lowered) for text in texts]
+        return [
+            text if word is None else _word_lemma(word, found, lowered) or text
+            for text, word in zip(texts, stripped, strict=True)
+        ]
 
     def warm_up(self, languages: Iterable[str]) -> None:
         """Load the lemmas of `languages` now (a start-up hook), instead of on first use."""
@@ -229,7 +233,7 @@ class _LookupFile:
     def lemmas(self, words: set[str]) -> dict[str, str]:
         """The stored lemma of each word; words not stored (their lemma is themselves) map to themselves."""
         found = {word: word for word in words}
-        keys = [word for word in words if _encodable(word)]
+        keys = list(words) if _encodable("".join(words)) else [word for word in words if _encodable(word)]
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -308,16 +312,16 @@ def _encodable(word: str) -> bool:
     return True
 
 
-def _text_lemma(text: str, found: Mapping[str, str], lowered: Mapping[str, str]) -> str:
-    """`lemmatize` of one text, from the lemmas of the batch's words and of their lower-cased forms."""
-    if not _is_word(text):
-        return text
-    word = text.strip()
+def _word_lemma(word: str, found: Mapping[str, str], lowered: Mapping[str, str]) -> str:
+    """The lemma of one stripped word from the batch's lemmas: as written, else of its lower-cased form.
+
+    When neither form has a lemma the word keeps its capitals (German nouns).
+    """
     lemma = found[word]
     if lemma == word and word.lower() != word:
         lower = word.lower()
         lemma = lowered[lower] if lowered[lower] != lower else word
-    return lemma if lemma else text
+    return lemma
 
 
 def _is_word(text: str) -> bool:
