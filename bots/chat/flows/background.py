@@ -107,9 +107,8 @@ async def speak(turn: Turn, text: str, language: str, *, pressed: bool = False) 
             message = await speech.voice_message(clip, f"{platform}:reply", source_text=text)
             assert message.voice_audio is not None
             return [Reply(audio=FileOut("listen.ogg", message.voice_audio, "audio/ogg"))]
-        message = await speech.voice_message(clip, platform, source_text=text)
-        sent = await messenger.send(turn.address, message)
-        await speech.remember_upload(clip, platform, sent)
+        # A platform that forgot the upload id gets the audio again (SpeechService.send_voice).
+        await speech.send_voice(messenger, turn.address, clip, source_text=text)
         return []
     requested = await _jobs(turn).request(
         turn.learner_id, JobKind.SPEECH, {"text": text, "language": language}, turn.address

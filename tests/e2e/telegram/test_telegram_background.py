@@ -299,6 +299,27 @@ async def test_listen_twice_records_and_uploads_once(start: StartBackground) -> 
     assert jobs.text.startswith("Your recent background jobs:\n• Voice message “¿Dónde está la estación?” — ✅ done")
 
 
+async def test_a_cached_listen_whose_upload_telegram_forgot_is_uploaded_again(start: StartBackground) -> None:
+    """A file_id Telegram no longer knows: the audio comes from storage again, no new synthesis."""
+    bg = await start()
+    tg = bg.tg
+    await tg.onboard(ANA)
+    await tg.send(ANA, "/listen buenos días")
+    await bg.jobs_done()
+    first = tg.server.messages(ANA)[-1]
+    old_id = first.raw["voice"]["file_id"]
+    tg.server.forget_file(old_id)
+
+    [again] = await tg.send(ANA, "/listen buenos días")
+    assert again.kind == "voice" and again.content == first.content
+    by_id, reupload = tg.server.calls_of("sendVoice")[-2:]
+    assert by_id.params["voice"] == old_id  # refused: wrong file identifier
+    assert "voice" in reupload.files  # the stored audio, uploaded once more
+    assert len(bg.providers.gemini.calls) == 1
+    [(refs,)] = await tg.rows("SELECT platform_refs FROM speech_clip")
+    assert refs == {"telegram": again.raw["voice"]["file_id"]} and refs["telegram"] != old_id
+
+
 async def test_jobs_lists_articles_and_the_quota_is_told(start: StartBackground) -> None:
     bg = await start(DAILY_ARTICLE_QUOTA=1)
     tg = bg.tg
