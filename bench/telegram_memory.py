@@ -16,6 +16,11 @@ Postgres database.
    pipeline) and the bench waits for the three answers; then RSS until steady (no growth over
    0.5 MB for 2 s, at most 20 s). VmRSS and VmHWM (peak) come from /proc/<pid>/status.
 
+The lookup lemmas of es/fr/de come from SQLite files in `~/.cache/langlearn/spacy` (HOME is kept),
+built by a child process at the first start on a machine (tens of seconds a language, hence the
+long warm-up timeout) and opened in milliseconds afterwards; run with `HOME` pointed at an empty
+directory to measure a first start. The child's memory is not the bot's.
+
 Beside them, in the same run: `bare_imports`, a bare `python -c` importing telegram, telegram.ext,
 sqlalchemy (asyncio), asyncpg and httpx, then reading its own VmRSS.
 

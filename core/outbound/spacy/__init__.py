@@ -1,4 +1,4 @@
-"""spaCy lemmatisation: trained pipelines when installed, else blank pipelines with lookup lemmas."""
+"""spaCy lemmatisation: trained pipelines when installed, else lookup lemmas (from a per-language SQLite file)."""
 
 from core.outbound.spacy.lemmatizer import SpacyLemmatizer
 
