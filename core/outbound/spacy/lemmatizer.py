@@ -146,7 +146,7 @@ class SpacyLemmatizer:
                     logger.warning(
                         "spaCy: %s is not installed; using lookup lemmas for %s", self._models[language], language
                     )
-                lookup = self._load_lookup(language) if _has_lookup_table(language) else None
+                lookup = self._load_lookup(language) if _is_code(language) and _has_lookup_table(language) else None
                 source = lookup if lookup is not None else _Pipeline(_build.blank_lookup_pipeline(language), "blank")
         except Exception as exc:  # any failure means "no lemmas", never a crash
             logger.warning("spaCy: no lemmatizer for %s (%s); words stay as typed", language, type(exc).__name__)
@@ -327,6 +327,11 @@ def _word_lemma(word: str, found: Mapping[str, str], lowered: Mapping[str, str])
 def _is_word(text: str) -> bool:
     """A single word: something left after stripping, with no whitespace inside."""
     return len(text.split()) == 1  # str.split() splits on exactly the characters str.isspace() accepts
+
+
+def _is_code(language: str) -> bool:
+    """A plain language code ("es", "grc"): safe in a file name."""
+    return language.isascii() and language.isalnum()
 
 
 def _has_lookup_table(language: str) -> bool:
