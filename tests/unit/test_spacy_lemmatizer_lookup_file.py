@@ -2,9 +2,11 @@
 
 The oracle is the lemmatisation SpacyLemmatizer did before the files: a blank pipeline with the
 lookup lemmatizer in this process, one `nlp(word)` per word (the word itself when the tokenizer
-splits it), and the lower-cased retry for capitalised words the tables leave alone. The files
-are built here, fresh, in a temporary directory (real spaCy, real spacy-lookups-data, the real
-child process).
+splits it), and the lower-cased retry for capitalised words the tables leave alone. The es, fr
+and de files are those of the default cache directory, built by this code if missing (the hash
+of `_build` is in their names, so an older build's file is never read); building from scratch,
+in the real child process, is exercised on Tagalog and Dutch in temporary directories and on
+French kept in memory.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import spacy
 from spacy.language import Language
 
 from core.outbound.spacy import SpacyLemmatizer
+from core.outbound.spacy._build import versions
+from core.outbound.spacy.lemmatizer import default_cache_dir
 
 LANGUAGES = ["es", "fr", "de"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,9 +92,14 @@ def _sample(language: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """es, fr and de files built fresh by three lemmatizers at once (each builds one)."""
-    directory = tmp_path_factory.mktemp("lemma_cache")
+def cache_dir() -> Path:
+    """The default cache directory with the es, fr and de files (built by three lemmatizers at once if missing).
+
+    A file there was built by this very `_build` (its hash is in the name), so the files under test
+    are the current code's; the build itself is exercised from scratch below (tl, nl, fr in memory).
+    """
+    directory = default_cache_dir()
+    assert directory is not None, "no home directory for the default cache"
     threads = [
         threading.Thread(target=SpacyLemmatizer({}, cache_dir=directory).warm_up, args=([language],))
         for language in LANGUAGES
@@ -131,11 +140,16 @@ def test_hand_checked_lemmas(cache_dir: Path) -> None:
 def test_one_file_per_language_named_by_the_versions(cache_dir: Path) -> None:
     from importlib.metadata import version
 
-    names = sorted(path.name for path in cache_dir.iterdir())
-    suffix = f"-spacy{version('spacy')}-lookups{version('spacy-lookups-data')}-f1.sqlite3"
-    assert names == [f"{language}{suffix}" for language in sorted(LANGUAGES)]
+    build = versions()
+    assert build["format"].startswith("1.")
+    suffix = f"-spacy{version('spacy')}-lookups{version('spacy-lookups-data')}-f{build['format']}.sqlite3"
+    for language in LANGUAGES:
+        assert [path.name for path in cache_dir.glob(f"{language}-spacy*.sqlite3")] == [f"{language}{suffix}"]
     with sqlite3.connect(cache_dir / f"es{suffix}") as connection:
         assert connection.execute("SELECT lemma FROM lemma WHERE word = 'comían'").fetchone() == ("comer",)
+        assert dict(connection.execute("SELECT key, value FROM meta WHERE key IN ('format', 'language')")) == {
+            "format": build["format"], "language": "es"
+        }
 
 
 def test_a_process_using_the_files_never_imports_spacy(cache_dir: Path) -> None:
@@ -199,6 +213,7 @@ def test_a_damaged_file_is_built_again(tmp_path: Path, caplog: pytest.LogCapture
     SpacyLemmatizer({}, cache_dir=tmp_path).warm_up(["tl"])
     (path,) = tmp_path.glob("tl-*.sqlite3")
     path.write_bytes(b"not a database" * 100)
+    caplog.clear()
 
     with caplog.at_level(logging.INFO, logger="core.outbound.spacy.lemmatizer"):
         assert SpacyLemmatizer({}, cache_dir=tmp_path).lemmatize("kabayanihan", "tl") == "bayani"

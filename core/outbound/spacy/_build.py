@@ -131,10 +131,16 @@ def build(language: str, connection: sqlite3.Connection, versions: dict[str, str
 
 
 def versions() -> dict[str, str]:
-    """What the lemmas depend on: spaCy (its tokenizers), spacy-lookups-data, this file's format."""
+    """What the lemmas depend on: spaCy (its tokenizers), spacy-lookups-data, and this file.
+
+    `format` is "1." and the first 8 hex digits of this file's SHA-256, so a change to how the
+    lemmas are built never reads a file an older build wrote.
+    """
+    import hashlib
     from importlib.metadata import version
 
-    return {"format": "1", "spacy": version("spacy"), "spacy-lookups-data": version("spacy-lookups-data")}
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]
+    return {"format": f"1.{digest}", "spacy": version("spacy"), "spacy-lookups-data": version("spacy-lookups-data")}
 
 
 def write(language: str, out: str) -> None:

@@ -242,7 +242,7 @@ class _LookupFile:
 
 
 def _file_name(language: str, versions: dict[str, str]) -> str:
-    """`es-spacy3.8.18-lookups1.0.5-f1.sqlite3`: a new spaCy or spacy-lookups-data gets a new file."""
+    """`es-spacy3.8.18-lookups1.0.5-f1.1a2b3c4d.sqlite3`: new spaCy, spacy-lookups-data or `_build`: new file."""
     return f"{language}-spacy{versions['spacy']}-lookups{versions['spacy-lookups-data']}-f{versions['format']}.sqlite3"
 
 
