@@ -20,13 +20,20 @@ import pytest
 from core.bootstrap import Services, bootstrap
 from core.outbound.postgres.database import Database
 from tests.e2e.telegram.harness import BOT_USERNAME, Telegram, settings_for, start_bot
+from tests.fakes import FakeJobQueue
 from tests.servers.telegram_server import BotApiServer
 
 
 @pytest.fixture(scope="session")
 async def tg_services(pg_url: str) -> AsyncIterator[Services]:
-    """One set of real services for the session (spaCy pipelines load once); tables are emptied per test."""
-    services = await bootstrap(settings_for(pg_url, "http://127.0.0.1:9"))
+    """One set of real services for the session (spaCy pipelines load once); tables are emptied per test.
+
+    Their job queue only records: an in-process queue would run its periodic sweep every minute for
+    the whole session against the shared test database, and take over other tests' jobs (those
+    tests use a fixed clock in the past, so every running job looks abandoned to a real-time sweep).
+    Background work through Telegram is tested with services of its own (test_telegram_background).
+    """
+    services = await bootstrap(settings_for(pg_url, "http://127.0.0.1:9"), queue=FakeJobQueue())
     try:
         yield services
     finally:
