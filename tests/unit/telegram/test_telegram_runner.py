@@ -130,8 +130,16 @@ async def test_a_second_signal_forces_the_exit_while_an_answer_hangs(tmp_path: P
     try:
         await server.wait_until(lambda: bool(server.calls_of("sendMessage")), timeout=60, what="the answer sent")
         process.send_signal(signal.SIGTERM)  # finishing the update in flight: it hangs
+        # Two signals sent back to back may arrive as one: the second goes once the first was taken.
+        assert process.stderr is not None
+        seen = b""
+        while b"SIGTERM received" not in seen:
+            line = await asyncio.wait_for(process.stderr.readline(), timeout=30)
+            assert line, f"the bot exited before taking the first SIGTERM:\n{seen.decode()}"
+            seen += line
         process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), timeout=15)  # well before the 25 s drain
+        _, rest = await asyncio.wait_for(process.communicate(), timeout=15)  # well before the 25 s drain
+        stderr = seen + rest
     finally:
         if process.returncode is None:
             process.kill()
