@@ -39,6 +39,7 @@ from bots.telegram import render
 from bots.telegram.convert import TOO_BIG, Download, Incoming, convert, ordering_key
 from bots.telegram.messenger import TelegramMessenger
 from bots.telegram.polling import ALLOWED_UPDATES, Poller
+from bots.telegram.request import AiohttpRequest
 from bots.telegram.sender import Sender
 from bots.telegram.text import escape
 from core.bootstrap import Services, utc_now
@@ -107,6 +108,8 @@ class TelegramBot:
             .base_file_url(f"{self._root}/file/bot")
             .updater(None)
             .job_queue(None)
+            .request(AiohttpRequest())  # PTB's httpx transport costs ~2 ms CPU a call (bots/telegram/request.py)
+            .get_updates_request(AiohttpRequest(connection_pool_size=2))  # a long poll reads poll timeout + 5 s
         )
         limiter = _default_rate_limiter() if rate_limiter == "default" else rate_limiter
         if limiter is not None:

@@ -199,6 +199,7 @@ def build_telegram_messenger(settings: Settings) -> tuple[TelegramMessenger, Cal
     from telegram.ext import ExtBot
 
     from bots.telegram.ratelimit import TelegramRateLimiter
+    from bots.telegram.request import AiohttpRequest
 
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value().strip() if settings.TELEGRAM_BOT_TOKEN else ""
     if not token:
@@ -206,7 +207,12 @@ def build_telegram_messenger(settings: Settings) -> tuple[TelegramMessenger, Cal
     root = settings.TELEGRAM_API_BASE_URL.rstrip("/")
     limiter: Any = TelegramRateLimiter()
     bot: ExtBot[Any] = ExtBot(
-        token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot", rate_limiter=limiter
+        token,
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        rate_limiter=limiter,
+        request=AiohttpRequest(),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),  # never polls; PTB wants one
     )
     messenger = TelegramMessenger(bot, initialize=True)
     return messenger, messenger.close

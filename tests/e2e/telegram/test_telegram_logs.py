@@ -118,7 +118,6 @@ async def test_a_whole_session_logged_at_debug_holds_no_token(
     assert f"HTTP Request: POST {server.url}/bot***/getUpdates" in log
     assert f"Set Bot API URL: {server.url}/bot***" in log  # PTB's own DEBUG line at start
     assert f"HTTP Request: GET {server.url}/file/bot***/" in log  # the document's download
-    assert "send_request_headers" in log  # httpcore at DEBUG
     assert "Telegram flood limit on sendMessage" in log  # the 429
     assert "sending an answer to chat 1001 failed" in log and "Traceback" in log  # the failed call
     assert "downloading a file from Telegram failed" in log
