@@ -299,6 +299,7 @@ class EchoBot:
     def __init__(self, url: str) -> None:
         from telegram.ext import ApplicationBuilder
 
+        from bots.telegram.request import AiohttpRequest
         from tests.servers.telegram_server import TOKEN
 
         self.application = (
@@ -308,6 +309,8 @@ class EchoBot:
             .base_file_url(f"{url}/file/bot")
             .updater(None)
             .job_queue(None)
+            .request(AiohttpRequest())  # the transport TelegramBot uses
+            .get_updates_request(AiohttpRequest(connection_pool_size=2))
             .build()
         )
         self._poller: Any = None
