@@ -528,13 +528,13 @@ class FakeJobRepository:
         job.status, job.attempts, job.started_at, job.updated_at = JobStatus.RUNNING, job.attempts + 1, now, now
         return _copy(job)
 
-    async def save_step(
-        self, job_id: str, name: str, result: Any, now: datetime, *, attempt: int | None = None
+    async def save_steps(
+        self, job_id: str, steps: Mapping[str, Any], now: datetime, *, attempt: int | None = None
     ) -> bool:
         job = self._s.jobs.get(job_id)
         if job is None or (attempt is not None and (job.status is not JobStatus.RUNNING or job.attempts != attempt)):
             return False
-        job.steps = {**job.steps, name: _copy(result)}
+        job.steps = {**job.steps, **_copy(dict(steps))}
         job.updated_at = now
         return True
 
@@ -579,9 +579,7 @@ class FakeJobRepository:
         ]
         return _copy(sorted(jobs, key=lambda job: job.started_at or job.created_at)[:limit])
 
-    async def count_since(
-        self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False
-    ) -> int:
+    async def count_since(self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False) -> int:
         pending = (JobStatus.QUEUED, JobStatus.RUNNING)
         counted = pending if pending_only else (*pending, JobStatus.DONE)
         return sum(
@@ -911,8 +909,10 @@ class RecordingMessenger:
         self._ids += 1
         message_id = str(self._ids)
         file_id = None
-        if message.voice is not None and message.voice_audio is not None and not message.voice.platform_refs.get(
-            self._platform
+        if (
+            message.voice is not None
+            and message.voice_audio is not None
+            and not message.voice.platform_refs.get(self._platform)
         ):
             self.uploads += 1
             file_id = f"file-{self.uploads}"

@@ -65,6 +65,7 @@ class LanguagePairRepository(Protocol):
     async def set_active(self, learner_id: str, pair_id: str) -> None:
         """Make `pair_id` the only active pair of the learner."""
         ...
+
     async def update_level(self, pair_id: str, level: str) -> None: ...
     async def targets_in_use(self) -> list[str]:
         """The distinct target languages of every learner's pairs, sorted."""
@@ -77,18 +78,22 @@ class WordBankRepository(Protocol):
     async def find_by_lemmas(self, pair_id: str, lemmas: Sequence[str]) -> dict[str, WordBankEntry]:
         """Entries of the pair whose lemma is one of `lemmas`, keyed by lemma."""
         ...
+
     async def find_by_term(self, pair_id: str, text: str) -> WordBankEntry | None:
         """The entry whose term or lemma equals `text` (case-insensitive)."""
         ...
+
     async def all_lemmas(self, pair_id: str) -> set[str]: ...
     async def list_page(self, pair_id: str, offset: int, limit: int) -> tuple[list[WordBankEntry], int]:
         """A page ordered newest first, and the total count."""
         ...
+
     async def list_needing_translation(self, pair_id: str) -> list[WordBankEntry]: ...
     async def set_translation(self, entry_id: str, translation: str) -> None: ...
     async def delete(self, entry_id: str) -> None:
         """Delete the entry and its cards (review events stay until the learner is deleted)."""
         ...
+
     async def count_for_learner(self, learner_id: str) -> int: ...
     async def list_for_learner(self, learner_id: str) -> list[WordBankEntry]: ...
 
@@ -99,24 +104,31 @@ class FlashcardRepository(Protocol):
     async def get_due_card(self, card_id: str) -> DueCard | None:
         """The card with its two sides (from its entry and pair)."""
         ...
+
     async def next_due(self, pair_id: str, now: datetime) -> DueCard | None:
         """The scheduled (not new, not suspended) card of the pair due earliest, if due by `now`."""
         ...
+
     async def next_new(self, pair_id: str) -> DueCard | None:
         """The oldest new (never reviewed, not suspended) card of the pair."""
         ...
+
     async def next_due_for_learner(self, learner_id: str, now: datetime) -> DueCard | None:
         """`next_due` of the learner's active pair, in one statement (None without an active pair)."""
         ...
+
     async def next_new_for_learner(self, learner_id: str) -> DueCard | None:
         """`next_new` of the learner's active pair, in one statement (None without an active pair)."""
         ...
+
     async def save_schedule(self, card: Flashcard) -> None:
         """Store the FSRS fields (state, step, stability, difficulty, due, last_review)."""
         ...
+
     async def count_due(self, learner_id: str, until: datetime) -> int:
         """Scheduled cards (all pairs) due by `until`."""
         ...
+
     async def due_dates_between(self, learner_id: str, start: datetime, end: datetime) -> list[datetime]: ...
     async def entry_ids_with_cards(self, pair_id: str, direction: str) -> set[str]: ...
     async def set_direction_suspended(self, learner_id: str, direction: str, suspended: bool) -> None: ...
@@ -129,10 +141,12 @@ class ReviewRepository(Protocol):
     async def count_new_since(self, learner_id: str, since: datetime) -> int:
         """Reviews since `since` of cards that were new (first reviews): the daily new-card count."""
         ...
+
     async def reviewed_at_since(self, learner_id: str, since: datetime) -> list[datetime]: ...
     async def retention_since(self, learner_id: str, since: datetime) -> tuple[int, int]:
         """(reviews of scheduled cards, of which rated above Again) since `since`."""
         ...
+
     async def list_for_learner(self, learner_id: str) -> list[ReviewEvent]: ...
 
 
@@ -141,15 +155,18 @@ class PackRepository(Protocol):
     async def get_by_slug(self, slug: str) -> Pack | None:
         """The pack with its current `entry_count`."""
         ...
+
     async def list(self, published_only: bool, target: str | None = None, native: str | None = None) -> list[Pack]: ...
     async def set_published(self, pack_id: str, published: bool) -> None: ...
     async def delete(self, pack_id: str) -> None: ...
     async def add_entries(self, pack_id: str, entries: Sequence[PackEntry]) -> None:
         """Bulk insert (COPY on Postgres)."""
         ...
+
     async def existing_terms(self, pack_id: str) -> set[str]:
         """Terms already in the pack, lower-cased."""
         ...
+
     # `builtins.list`: inside this class body `list` names the method above
     async def list_entries(self, pack_id: str, limit: int | None = None) -> builtins.list[PackEntry]:
         """Entries in position order."""
@@ -174,6 +191,7 @@ class ProcessedUpdateRepository(Protocol):
     async def mark_processed(self, platform: str, update_key: str) -> bool:
         """Record an incoming update; False when it was already recorded (a duplicate delivery)."""
         ...
+
     async def forget(self, platform: str, update_key: str) -> None:
         """Drop the record, so a redelivery of an update whose handling failed is handled again."""
         ...
@@ -265,7 +283,6 @@ class Translator(Protocol):
         ...
 
 
-
 class LanguageModel(Protocol):
     """A large language model (Anthropic). Failures: ProviderUnavailable after retries, ProviderRefused at once."""
 
@@ -347,19 +364,22 @@ class JobRepository(Protocol):
         live claim: of two concurrent claims, one wins.
         """
         ...
-    async def save_step(
-        self, job_id: str, name: str, result: Any, now: datetime, *, attempt: int | None = None
+
+    async def save_steps(
+        self, job_id: str, steps: Mapping[str, Any], now: datetime, *, attempt: int | None = None
     ) -> bool:
-        """Store `steps[name] = result` (JSON-serialisable); whether it was stored.
+        """Store `steps[name] = result` for each item (JSON-serialisable), all or none; whether they were stored.
 
         False, storing nothing, when the job is gone (its learner deleted their account) or, with
         `attempt`, when it no longer runs under that attempt (failed by the sweep, finished, taken
         over by another run): the run that asked must stop.
         """
         ...
+
     async def release(self, job_id: str, attempt: int, error: str, now: datetime) -> bool:
         """Put a running job (this attempt) back to queued with `last_error`; False when it is no longer ours."""
         ...
+
     async def finish(
         self, job_id: str, status: JobStatus, error: str | None, now: datetime, attempt: int | None = None
     ) -> bool:
@@ -368,21 +388,24 @@ class JobRepository(Protocol):
         False when it was not running (already finished, or taken over): the caller then tells nobody.
         """
         ...
+
     async def mark_delivered(self, job_id: str, now: datetime) -> bool:
         """Record when a done job was delivered; False when it is gone or not done."""
         ...
+
     async def list_for_learner(self, learner_id: str, limit: int) -> list[GenerationJob]:
         """Newest first."""
         ...
+
     async def list_stale_queued(self, older_than: datetime, limit: int) -> list[GenerationJob]:
         """Queued jobs whose last change (created or released) is before `older_than`, oldest first."""
         ...
+
     async def list_stuck_running(self, started_before: datetime, limit: int) -> list[GenerationJob]:
         """Running jobs whose current attempt started before `started_before`, oldest first."""
         ...
-    async def count_since(
-        self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False
-    ) -> int:
+
+    async def count_since(self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False) -> int:
         """Jobs of `kind` the learner asked for since `since`, failed ones excepted (the daily quota).
 
         `pending_only`: only those not finished yet (queued or running).
@@ -397,9 +420,11 @@ class SpeechCacheRepository(Protocol):
     async def add(self, clip: SpeechClip) -> bool:
         """Insert; False when the key was already there (a concurrent synthesis won; nothing changes)."""
         ...
+
     async def set_platform_ref(self, cache_key: str, platform: str, ref: str) -> None:
         """Remember the platform's id of the uploaded audio (Telegram file_id), replacing any stored for it."""
         ...
+
     async def count_requested_since(self, learner_id: str, since: datetime) -> int:
         """Clips the learner's requests synthesised since `since` (the daily speech quota; hits are free)."""
         ...
@@ -411,6 +436,7 @@ class ReminderRepository(Protocol):
     async def reminder_timezones(self) -> list[str]:
         """The timezones (as stored) of the learners who have a reminder time."""
         ...
+
     async def list_candidates(self, local_today: Mapping[str, date]) -> list[ReminderCandidate]:
         """Learners with a reminder time and a Telegram identity not reminded yet on their local today.
 
@@ -418,12 +444,14 @@ class ReminderRepository(Protocol):
         are left out, and so is anyone whose last reminder is on or after their zone's day.
         """
         ...
+
     async def mark_reminded(self, learner_id: str, day: date) -> bool:
         """Record the reminder for `day`; whether this call recorded it.
 
         False when it was already recorded (another sender won) or the learner is gone (deleted meanwhile).
         """
         ...
+
     async def clear_reminded(self, learner_id: str, day: date) -> None:
         """Undo `mark_reminded(learner_id, day)` (the send failed for a passing reason: try again)."""
         ...

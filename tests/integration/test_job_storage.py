@@ -165,12 +165,12 @@ async def test_steps_are_merged_one_by_one(db: Database) -> None:
     learner = await add_learner(db)
     job = await add_job(db, make_job(learner))
     async with db.unit_of_work() as uow:
-        await uow.jobs.save_step(job.id, "write", {"title": "Hola", "new_words": [{"term": "ñu"}]}, T0)
-        await uow.jobs.save_step(job.id, "status_message_id", "17", T0 + timedelta(seconds=2))
+        await uow.jobs.save_steps(job.id, {"write": {"title": "Hola", "new_words": [{"term": "ñu"}]}}, T0)
+        await uow.jobs.save_steps(job.id, {"status_message_id": "17"}, T0 + timedelta(seconds=2))
         await uow.commit()
     async with db.unit_of_work() as uow:
-        await uow.jobs.save_step(job.id, "delivered", ["text"], T0 + timedelta(seconds=3))
-        await uow.jobs.save_step(job.id, "delivered", ["text", "voice"], T0 + timedelta(seconds=4))
+        await uow.jobs.save_steps(job.id, {"delivered": ["text"]}, T0 + timedelta(seconds=3))
+        await uow.jobs.save_steps(job.id, {"delivered": ["text", "voice"]}, T0 + timedelta(seconds=4))
         await uow.commit()
     stored = await get_job(db, job.id)
     assert stored.steps == {
@@ -179,6 +179,14 @@ async def test_steps_are_merged_one_by_one(db: Database) -> None:
         "delivered": ["text", "voice"],
     }
     assert stored.updated_at == T0 + timedelta(seconds=4)
+    async with db.unit_of_work() as uow:  # several at once: merged together, the others kept
+        both = {"delivered": ["text", "voice", "words"], "sent": {"words": ["41", "42"]}}
+        assert await uow.jobs.save_steps(job.id, both, T0 + timedelta(seconds=5))
+        await uow.commit()
+    stored = await get_job(db, job.id)
+    assert stored.steps["delivered"] == ["text", "voice", "words"]
+    assert stored.steps["sent"] == {"words": ["41", "42"]}
+    assert stored.steps["status_message_id"] == "17"
 
 
 async def test_release_and_finish_belong_to_the_claiming_attempt(db: Database) -> None:
@@ -214,19 +222,19 @@ async def test_a_step_is_stored_only_while_the_job_runs_under_the_claim(db: Data
     learner = await add_learner(db)
     job = await add_job(db, make_job(learner))
     async with db.unit_of_work() as uow:  # queued, before any claim (the request's status message)
-        assert await uow.jobs.save_step(job.id, "status_message_id", "7", T0)
-        assert not await uow.jobs.save_step(job.id, "write", {}, T0, attempt=0)  # not running
+        assert await uow.jobs.save_steps(job.id, {"status_message_id": "7"}, T0)
+        assert not await uow.jobs.save_steps(job.id, {"write": {}}, T0, attempt=0)  # not running
         await uow.commit()
     await claim(db, job.id, T0)
     async with db.unit_of_work() as uow:
-        assert await uow.jobs.save_step(job.id, "write", {"title": "Hola"}, T0, attempt=1)
-        assert not await uow.jobs.save_step(job.id, "translate", {}, T0, attempt=2)  # another run's
-        assert not await uow.jobs.save_step(new_id(), "write", {}, T0)
-        assert not await uow.jobs.save_step("nope", "write", {}, T0, attempt=1)
+        assert await uow.jobs.save_steps(job.id, {"write": {"title": "Hola"}}, T0, attempt=1)
+        assert not await uow.jobs.save_steps(job.id, {"translate": {}}, T0, attempt=2)  # another run's
+        assert not await uow.jobs.save_steps(new_id(), {"write": {}}, T0)
+        assert not await uow.jobs.save_steps("nope", {"write": {}}, T0, attempt=1)
         assert await uow.jobs.finish(job.id, JobStatus.FAILED, "It took too long and was stopped.", T0)
         await uow.commit()
     async with db.unit_of_work() as uow:  # failed by the sweep: the late run stores nothing more
-        assert not await uow.jobs.save_step(job.id, "translate", {"text": "Hello"}, T0, attempt=1)
+        assert not await uow.jobs.save_steps(job.id, {"translate": {"text": "Hello"}}, T0, attempt=1)
         assert not await uow.jobs.mark_delivered(job.id, T0)  # only a done job is delivered
         await uow.commit()
     assert (await get_job(db, job.id)).steps == {"status_message_id": "7", "write": {"title": "Hola"}}
@@ -234,7 +242,7 @@ async def test_a_step_is_stored_only_while_the_job_runs_under_the_claim(db: Data
         await uow.learners.delete(learner.id)
         await uow.commit()
     async with db.unit_of_work() as uow:  # deleted with its learner
-        assert not await uow.jobs.save_step(job.id, "translate", {}, T0)
+        assert not await uow.jobs.save_steps(job.id, {"translate": {}}, T0)
         assert not await uow.jobs.mark_delivered(job.id, T0)
 
 

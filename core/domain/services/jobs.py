@@ -135,25 +135,35 @@ class JobRun:
         await self.save(name, result)
         return result
 
-    async def save(self, name: str, value: Any, **more: Any) -> None:
-        """Store step `name` (and the steps in `more`) in one transaction.
+    async def save(
+        self, name: str, value: Any, *, also: Callable[[UnitOfWork], Awaitable[None]] | None = None, **more: Any
+    ) -> None:
+        """Store step `name` (and the steps in `more`) in one transaction, with `also`'s writes when given.
 
         Raises `_JobGone` when the row is gone or, for a claimed run, no longer running under
-        this run's attempt: the run must stop there.
+        this run's attempt: the run must stop there (and `also` writes nothing).
         """
         values = {name: value, **more}
         attempt = self.job.attempts if self.job.status is JobStatus.RUNNING else None
         async with self._uow() as uow:
-            for key, item in values.items():
-                if not await uow.jobs.save_step(self.job.id, key, item, self._clock(), attempt=attempt):
-                    raise _JobGone(self.job.id)
+            if not await uow.jobs.save_steps(self.job.id, values, self._clock(), attempt=attempt):
+                raise _JobGone(self.job.id)
+            if also is not None:
+                await also(uow)
             await uow.commit()
         self.job.steps.update(values)
 
     async def deliver(
-        self, part: str, build: Callable[[], Awaitable[OutgoingMessage | None]]
+        self,
+        part: str,
+        build: Callable[[], Awaitable[OutgoingMessage | None]],
+        *,
+        also: Callable[[UnitOfWork, list[SentMessage]], Awaitable[None]] | None = None,
     ) -> list[SentMessage] | None:
-        """Send part `part` unless it was delivered; None when it was (or `build` had nothing to send)."""
+        """Send part `part` unless it was delivered; None when it was (or `build` had nothing to send).
+
+        `also(uow, sent)`: more writes about what was sent, stored with the delivery record.
+        """
         delivered: list[str] = list(self.job.steps.get(DELIVERED, []))
         if part in delivered:
             return None
@@ -162,7 +172,12 @@ class JobRun:
             return None
         sent = await self.messenger.send(self.address, message)
         sent_ids = {**self.job.steps.get(SENT, {}), part: [item.message_id for item in sent]}
-        await self.save(DELIVERED, [*delivered, part], **{SENT: sent_ids})
+
+        async def record(uow: UnitOfWork) -> None:
+            if also is not None:
+                await also(uow, sent)
+
+        await self.save(DELIVERED, [*delivered, part], also=record, **{SENT: sent_ids})
         return sent
 
     async def deliver_text(self, part: str, text: str, make: Callable[[str, int], OutgoingMessage]) -> None:
@@ -300,8 +315,10 @@ class JobService:
             await self._release_quietly(job, f"{type(exc).__name__} while running")
             raise
         else:
-            if await self._finish(job, JobStatus.DONE, None) and await self._mark_delivered(job.id):
+            completed, finished = await self._complete(job)
+            if completed:
                 await run.show_status(done_text(pipeline.label), send=False)
+            return finished
         return await self._get(job.id)
 
     async def sweep(self, messengers: Mapping[str, Messenger]) -> SweepReport:
@@ -383,11 +400,15 @@ class JobService:
         except Exception:  # the original error matters more; the lease hands the job over anyway
             logger.exception("job %s could not be released", job.id)
 
-    async def _mark_delivered(self, job_id: str) -> bool:
+    async def _complete(self, job: GenerationJob) -> tuple[bool, GenerationJob | None]:
+        """Done and delivered, in one transaction; whether this run completed it, and the row as stored."""
+        now = self._clock()
         async with self._uow() as uow:
-            delivered = await uow.jobs.mark_delivered(job_id, self._clock())
+            completed = await uow.jobs.finish(job.id, JobStatus.DONE, None, now, attempt=job.attempts)
+            completed = completed and await uow.jobs.mark_delivered(job.id, now)
+            stored = await uow.jobs.get(job.id)
             await uow.commit()
-        return delivered
+        return completed, stored
 
     async def _get(self, job_id: str) -> GenerationJob | None:
         async with self._uow() as uow:

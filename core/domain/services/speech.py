@@ -137,8 +137,8 @@ class SpeechService:
 
     async def remember_upload(self, clip: SpeechClip, platform: str, sent: Sequence[SentMessage]) -> None:
         """Store the platform's id of the audio just uploaded (replacing a stale one), so the next send reuses it."""
-        file_id = next((item.platform_file_id for item in sent if item.platform_file_id), None)
-        if file_id is None or clip.platform_refs.get(platform) == file_id:
+        file_id = _new_upload_id(clip, platform, sent)
+        if file_id is None:
             return
         async with self._uow() as uow:
             await uow.speech_cache.set_platform_ref(clip.cache_key, platform, file_id)
@@ -176,13 +176,19 @@ class SpeechService:
         async def voice() -> OutgoingMessage:
             return await self.voice_message(clip, platform, audio, source_text=source_text)
 
+        async def remember(uow: UnitOfWork, sent: list[SentMessage]) -> None:  # stored with the delivery
+            file_id = _new_upload_id(clip, platform, sent)
+            if file_id is not None:
+                await uow.speech_cache.set_platform_ref(clip.cache_key, platform, file_id)
+
         try:
-            sent = await run.deliver("voice", voice)
+            sent = await run.deliver("voice", voice, also=remember)
         except StalePlatformFile:
             clip.platform_refs.pop(platform, None)  # the next build carries the audio; its new id replaces this one
-            sent = await run.deliver("voice", voice)
-        if sent is not None:
-            await self.remember_upload(clip, platform, sent)
+            sent = await run.deliver("voice", voice, also=remember)
+        file_id = None if sent is None else _new_upload_id(clip, platform, sent)
+        if file_id is not None:
+            clip.platform_refs[platform] = file_id
 
     # --- the SPEECH job -----------------------------------------------------------------------
 
@@ -211,17 +217,19 @@ class SpeechService:
     async def execute(self, run: JobRun) -> None:
         """Step "record" (the clip's cache key), then part "voice"."""
         text, language = run.job.params["text"], run.job.params["language"]
-        fresh: dict[str, bytes] = {}
+        fresh: list[SpeechResult] = []  # the clip when this run recorded it (else it is read back)
 
         async def record() -> dict[str, Any]:
             result = await self.clip_for(run.job.learner_id, text, language)
-            if result.audio is not None:
-                fresh["audio"] = result.audio
+            fresh.append(result)
             return {"cache_key": result.clip.cache_key, "synthesized": result.synthesized}
 
         recorded = await run.step("record", record)
-        clip = await self._stored_clip(run.job.learner_id, recorded["cache_key"], text, language)
-        await self.deliver_voice(run, clip, fresh.get("audio"), text)
+        if fresh:
+            clip, audio = fresh[0].clip, fresh[0].audio
+        else:
+            clip, audio = await self._stored_clip(run.job.learner_id, recorded["cache_key"], text, language), None
+        await self.deliver_voice(run, clip, audio, text)
 
     async def _stored_clip(self, learner_id: str, cache_key: str, text: str, language: str) -> SpeechClip:
         async with self._uow(read_only=True) as uow:
@@ -244,3 +252,9 @@ class SpeechService:
         if self._synthesizer is None or self._media is None:
             raise ProviderNotConfigured("Speech", "GEMINI_API_KEY")
         return self._synthesizer, self._media
+
+
+def _new_upload_id(clip: SpeechClip, platform: str, sent: Sequence[SentMessage]) -> str | None:
+    """The platform's id of the audio in `sent` when it is one `clip` does not have yet."""
+    file_id = next((item.platform_file_id for item in sent if item.platform_file_id), None)
+    return None if file_id is None or clip.platform_refs.get(platform) == file_id else file_id

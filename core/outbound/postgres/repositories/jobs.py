@@ -69,8 +69,8 @@ class SqlJobRepository(SqlRepository):
         row = (await self._execute(statement)).first()
         return None if row is None else _job_to_model(row)
 
-    async def save_step(
-        self, job_id: str, name: str, result: Any, now: datetime, *, attempt: int | None = None
+    async def save_steps(
+        self, job_id: str, steps: Mapping[str, Any], now: datetime, *, attempt: int | None = None
     ) -> bool:
         """Read, merge and write the steps under a row lock (one run writes a job's steps at a time).
 
@@ -84,10 +84,10 @@ class SqlJobRepository(SqlRepository):
         if attempt is not None:
             conditions += [_job.c.status == _RUNNING, _job.c.attempts == attempt]
         current = await self._execute(sa.select(_job.c.steps).where(*conditions).with_for_update())
-        steps = current.scalar_one_or_none()
-        if steps is None:
+        stored = current.scalar_one_or_none()
+        if stored is None:
             return False
-        merged = {**steps, name: result}
+        merged = {**stored, **steps}
         statement = sa.update(_job).where(*conditions).values(steps=merged, updated_at=now)
         return (await self._execute(statement)).rowcount == 1
 
@@ -148,9 +148,7 @@ class SqlJobRepository(SqlRepository):
         )
         return [_job_to_model(row) for row in await self._execute(statement)]
 
-    async def count_since(
-        self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False
-    ) -> int:
+    async def count_since(self, learner_id: str, kind: JobKind, since: datetime, *, pending_only: bool = False) -> int:
         uid = parse_id(learner_id)
         if uid is None:
             return 0
