@@ -382,6 +382,47 @@ def test_other_rates_are_resampled_to_48_khz_keeping_duration_and_pitch() -> Non
     assert pitch(samples, rate) == pytest.approx(440, abs=3)
 
 
+def speech_like(seconds: float, rate: int = 24000) -> bytes:
+    """Voiced sound with a moving pitch, syllable-rate loudness and some breath noise (s16le mono)."""
+    t = np.arange(round(seconds * rate)) / rate
+    pitch_hz = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(pitch_hz) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
+    loudness = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
+    noise = np.random.default_rng(7).standard_normal(len(t)) * 0.05
+    return (np.clip((voiced * 0.2 * loudness + noise) * 16000, -32768, 32767)).astype("<i2").tobytes()
+
+
+def opus_modes(ogg: bytes) -> set[str]:
+    """The coding modes of an OGG/Opus file's audio packets, from each packet's TOC byte (RFC 6716 §3.1)."""
+    packets: list[bytes] = []
+    partial, offset = b"", 0
+    while offset < len(ogg):
+        assert ogg[offset : offset + 4] == b"OggS"
+        count = ogg[offset + 26]
+        lacing = ogg[offset + 27 : offset + 27 + count]
+        offset += 27 + count
+        for size in lacing:
+            partial += ogg[offset : offset + size]
+            offset += size
+            if size < 255:
+                packets.append(partial)
+                partial = b""
+    audio = [packet for packet in packets if not packet.startswith((b"OpusHead", b"OpusTags"))]
+    return {"silk" if packet[0] >> 3 < 12 else "hybrid" if packet[0] >> 3 < 16 else "celt" for packet in audio}
+
+
+def test_speech_is_encoded_by_opus_celt_at_about_60_kbps() -> None:
+    """The bitrate chosen (OPUS_COMPRESSION_LEVEL) keeps libopus out of its costlier hybrid mode."""
+    encoded = pcm_to_ogg_opus(speech_like(3.0), PcmFormat(24000))
+
+    kbps = len(encoded.data) * 8 / encoded.duration_s / 1000
+    assert 45 <= kbps <= 80
+    assert opus_modes(encoded.data) == {"celt"}
+    samples, rate = decode(encoded.data)
+    assert rate == 24000 and len(samples) == 72000
+
+
 def test_a_trailing_odd_byte_is_dropped_and_no_audio_is_an_error() -> None:
     encoded = pcm_to_ogg_opus(tone(0.1) + b"\x01", PcmFormat(24000))
     assert len(decode(encoded.data)[0]) == 2400

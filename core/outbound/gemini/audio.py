@@ -2,6 +2,11 @@
 
 No ffmpeg: libsndfile encodes Opus itself. Opus takes 8, 12, 16, 24 or 48 kHz, so Gemini's
 24 kHz PCM goes in as it is; another rate is resampled (linearly) to 48 kHz first.
+
+The bitrate: libsndfile maps its compression level (0–1) to the Opus bitrate. Its default (≈ 37–45
+kbps for 24 kHz speech) makes libopus use its hybrid SILK + CELT mode, which costs ≈ 30 ms of CPU
+per second of speech here; at level 0.8 (≈ 60 kbps) libopus uses CELT alone: ≈ 14 ms a second of
+speech, and at least as clear (bench/speech_jobs.py; a voice message of 20 s is ≈ 150 kB).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 import soundfile
 
 OPUS_SAMPLE_RATES = frozenset({8000, 12000, 16000, 24000, 48000})
+OPUS_COMPRESSION_LEVEL = 0.8  # ≈ 60 kbps: CELT-only, half the CPU of the default's hybrid mode
 _RATE = re.compile(r"rate=(\d+)")
 _CHANNELS = re.compile(r"channels=(\d+)")
 
@@ -61,7 +67,7 @@ def pcm_to_ogg_opus(pcm: bytes, pcm_format: PcmFormat) -> OggOpus:
         samples = _resample(samples, rate, 48000)
         rate = 48000
     buffer = io.BytesIO()
-    soundfile.write(buffer, samples, rate, format="OGG", subtype="OPUS")
+    soundfile.write(buffer, samples, rate, format="OGG", subtype="OPUS", compression_level=OPUS_COMPRESSION_LEVEL)
     return OggOpus(buffer.getvalue(), duration_s, rate)
 
 
