@@ -7,6 +7,7 @@ Preview, Add to my words, Add language, Add “<term>”) are contract wording.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bots.chat.payloads import PUBLIC, encode
@@ -58,6 +59,15 @@ def rows(buttons: Sequence[Button], per_row: int) -> list[list[Button]]:
 def notice(text: str) -> Reply:
     """A short answer to a button press: a toast where the platform has one, and the same text."""
     return Reply(text=text, notice=text)
+
+
+def then(first: Reply, nxt: Reply, *, edit: bool) -> Reply:
+    """Two replies shown as one message: `first`'s text, a blank line, then `nxt` with its buttons.
+
+    `first` is text only (an outcome, a notice); `edit`: the message replaces the pressed one.
+    """
+    text = "\n\n".join(part for part in (first.text, nxt.text) if part)
+    return replace(nxt, text=text, edit=edit, notice=nxt.notice or first.notice)
 
 
 def cut_lines(lines: Sequence[str], limit: int = MAX_LIST_LINES) -> list[str]:

@@ -95,12 +95,12 @@ async def test_a_review_session_continues_after_a_restart(setup: Setup) -> None:
 
     after = await setup.restart()
     good = after.button("Good · 10m").payload
-    assert texts(await after.tap(good)) == ["comer → to eat\nGood · next in 10m", f"casa\n\n{FRONT_HINT}"]
+    assert texts(await after.tap(good)) == [f"comer → to eat\nGood · next in 10m\n\ncasa\n\n{FRONT_HINT}"]
     assert texts(await after.tap(good)) == ["This card was already reviewed."]
     assert await setup.rows("SELECT rating, mode FROM review_event") == [(3, "button")]
 
     again = await setup.restart()
-    assert texts(await again.send("house"))[0] == "✓ Correct: house · next in 10m"
+    assert texts(await again.send("house")) == [f"✓ Correct: house · next in 10m\n\nperro\n\n{FRONT_HINT}"]
     assert texts(await again.send("/stop")) == ["Session over: 2 reviewed, 2 correct. Next card due in 10m."]
     assert sorted(await setup.rows("SELECT rating, mode, answer_text FROM review_event")) == [
         (3, "button", None),
@@ -118,7 +118,7 @@ async def test_two_quick_presses_of_the_same_button_rate_once(setup: Setup) -> N
     first, second = await asyncio.gather(chat.tap(good), chat.tap(good))
     assert sorted([texts(first)[0], texts(second)[0]]) == [
         "This card was already reviewed.",
-        "comer → to eat\nGood · next in 10m",
+        f"comer → to eat\nGood · next in 10m\n\ncasa\n\n{FRONT_HINT}",
     ]
     assert await setup.rows("SELECT rating FROM review_event") == [(3,)]
 

@@ -136,7 +136,10 @@ async def button_show_answer(turn: Turn) -> list[Reply]:
 
 
 async def button_rate(turn: Turn) -> list[Reply]:
-    """Again / Hard / Good / Easy."""
+    """Again / Hard / Good / Easy: the pressed card becomes its outcome, then the next card (or the summary).
+
+    One message edited in place: a session by buttons does not add a message per card.
+    """
     data = _current(turn)
     assert turn.payload is not None
     rating_arg = turn.payload.args[2]
@@ -157,8 +160,8 @@ async def button_rate(turn: Turn) -> list[Reply]:
         raise ChatNotice(ALREADY_REVIEWED) from error
     except NotFound:
         return await _card_gone(turn, data)
-    first = render.rated(_sides(data), rating, outcome.interval)
-    return [first, await _after(turn, data, outcome, next_card)]
+    rated = render.rated(_sides(data), rating, outcome.interval)
+    return [render.then(rated, await _after(turn, data, outcome, next_card), edit=True)]
 
 
 async def button_listen(turn: Turn) -> list[Reply]:
@@ -186,7 +189,7 @@ async def button_listen(turn: Turn) -> list[Reply]:
 
 
 async def text_in_review(turn: Turn) -> list[Reply]:
-    """A typed answer: graded, stored as a review, then the next card."""
+    """A typed answer: graded, stored as a review; one message with the verdict, then the next card."""
     data = turn.state.data
     card_id = data.get("card_id")
     if not card_id:
@@ -205,7 +208,8 @@ async def text_in_review(turn: Turn) -> list[Reply]:
         )
     except NotFound:
         return await _card_gone(turn, data)
-    return [render.verdict(grade, outcome.interval), await _after(turn, data, outcome, next_card)]
+    verdict = render.verdict(grade, outcome.interval)
+    return [render.then(verdict, await _after(turn, data, outcome, next_card), edit=False)]
 
 
 async def _after(turn: Turn, data: dict[str, Any], outcome: ReviewOutcome, next_card: DueCard | None) -> Reply:
@@ -216,11 +220,13 @@ async def _after(turn: Turn, data: dict[str, Any], outcome: ReviewOutcome, next_
 
 
 async def _card_gone(turn: Turn, data: dict[str, Any]) -> list[Reply]:
-    """The card on screen was removed (/remove, another device): say so and go on with the next one."""
+    """The card on screen was removed (/remove, another device): say so and go on with the next one.
+
+    One message: the notice then the next card (or the summary); it replaces the pressed card.
+    """
     card = await turn.services.reviews.next_card(turn.learner_id, learner=turn.learner)
-    if card is None:
-        return [Reply(text=CARD_GONE), await end_session(turn)]
-    return [Reply(text=CARD_GONE), await _show(turn, data, card)]
+    after = await end_session(turn) if card is None else await _show(turn, data, card)
+    return [render.then(Reply(text=CARD_GONE), after, edit=turn.payload is not None)]
 
 
 async def end_session(turn: Turn) -> Reply:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from collections import Counter
 
 from tests.e2e.telegram.harness import ANA, BOT_USERNAME, FRONT_HINT, LANGUAGE_BUTTONS, Telegram, texts
+from tests.servers.telegram_server import SentMessage
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -63,32 +66,97 @@ async def test_a_plain_short_term_is_offered_as_a_word(tg: Telegram) -> None:
     assert await tg.rows("SELECT term FROM word_bank_entry") == [("gato",)]
 
 
-async def test_a_review_session_edits_its_card_as_it_moves_on(tg: Telegram) -> None:
+class ApiCalls:
+    """The Bot API calls the bot made since the last look (the poller's getUpdates left out)."""
+
+    def __init__(self, tg: Telegram) -> None:
+        self._tg = tg
+        self._seen = Counter(tg.server.counts)
+
+    def since(self) -> dict[str, int]:
+        now = Counter(self._tg.server.counts)
+        made = now - self._seen
+        self._seen = now
+        return {method: n for method, n in made.items() if method != "getUpdates"}
+
+
+def rated(card: SentMessage, label: str) -> str:
+    """The outcome line of pressing `label` ("Good") on the card's back, from its button ("Good · 10m")."""
+    [button] = [b for b in card.labels if b.startswith(f"{label} · ")]
+    return f"{label} · next in {button.split(' · ')[1]}"
+
+
+async def test_a_review_session_by_buttons_is_one_message_edited_as_it_moves_on(tg: Telegram) -> None:
     await tg.onboard()
     await tg.send(ANA, "/add comer = to eat\ncasa = house\nperro = dog")
     [card] = await tg.send(ANA, "/review")
     assert (card.text, card.labels) == (f"comer\n\n{FRONT_HINT}", ["Show answer"])
+    calls = ApiCalls(tg)
+    one_edit = {"answerCallbackQuery": 1, "editMessageText": 1}  # per press: the spinner stopped, the card edited
 
     assert await tg.press(ANA, card, "Show answer") == []  # the card itself turns over
     assert card.text == "comer → to eat\nHow well did you know it?"
     assert [label.split(" · ")[0] for label in card.labels] == ["Again", "Hard", "Good", "Easy"]
-    assert card.edits == 1
+    assert calls.since() == one_edit
 
-    [next_card] = await tg.press(ANA, card, "Good")
-    assert card.text.startswith("comer → to eat\nGood · next in ") and card.labels == []
-    assert card.edits == 2
-    assert (next_card.text, next_card.labels) == (f"casa\n\n{FRONT_HINT}", ["Show answer"])
+    outcome = rated(card, "Good")
+    assert await tg.press(ANA, card, "Good") == []  # no new message: the outcome, then the next card
+    assert card.text == f"comer → to eat\n{outcome}\n\ncasa\n\n{FRONT_HINT}"
+    assert card.labels == ["Show answer"]
+    assert calls.since() == one_edit
 
-    typed = await tg.send(ANA, "house")
-    assert typed[0].text.startswith("✓ Correct: house · next in ")
-    assert typed[1].text == f"perro\n\n{FRONT_HINT}"
-    wrong = await tg.send(ANA, "cat")
-    assert wrong[0].text.startswith("✗ The answer is: dog · next in ")
-    assert wrong[-1].text.startswith("Session over: 3 reviewed, 2 correct.")
+    assert await tg.press(ANA, card, "Show answer") == []
+    assert card.text == "casa → house\nHow well did you know it?"
+    assert calls.since() == one_edit
+    outcome = rated(card, "Easy")
+    assert await tg.press(ANA, card, "Easy") == []
+    assert card.text == f"casa → house\n{outcome}\n\nperro\n\n{FRONT_HINT}"
+    assert calls.since() == one_edit
+
+    assert await tg.press(ANA, card, "Show answer") == []
+    assert card.text == "perro → dog\nHow well did you know it?"
+    assert calls.since() == one_edit
+    outcome = rated(card, "Again")
+    assert await tg.press(ANA, card, "Again") == []
+    assert card.text.startswith(f"perro → dog\n{outcome}\n\nSession over: 3 reviewed, 2 correct. Next card due in ")
+    assert card.labels == []
+    assert calls.since() == one_edit
+    assert card.edits == 6
+    assert [m for m in tg.server.messages(ANA) if m.message_id >= card.message_id] == [card]  # the session: one message
+    assert sorted(await tg.rows("SELECT rating, mode FROM review_event")) == [
+        (1, "button"),
+        (3, "button"),
+        (4, "button"),
+    ]
+
+
+async def test_each_typed_answer_is_one_message_with_the_next_card(tg: Telegram) -> None:
+    await tg.onboard()
+    await tg.send(ANA, "/add comer = to eat\ncasa = house\nperro = dog")
+    [card] = await tg.send(ANA, "/review")
+    calls = ApiCalls(tg)
+
+    [exact] = await tg.send(ANA, "to eat")
+    assert re.fullmatch(rf"✓ Correct: to eat · next in \w+\n\ncasa\n\n{re.escape(FRONT_HINT)}", exact.text)
+    assert exact.labels == ["Show answer"]
+    assert calls.since() == {"sendMessage": 1}
+    [near] = await tg.send(ANA, "huose")
+    assert re.fullmatch(
+        rf"≈ Almost — the correct form is: house · next in \w+\n\nperro\n\n{re.escape(FRONT_HINT)}", near.text
+    )
+    assert calls.since() == {"sendMessage": 1}
+    [wrong] = await tg.send(ANA, "cat")
+    assert re.fullmatch(
+        r"✗ The answer is: dog · next in \w+\n\nSession over: 3 reviewed, 2 correct\. Next card due in \S+\.",
+        wrong.text,
+    )
+    assert wrong.labels == []
+    assert calls.since() == {"sendMessage": 1}
+    assert (card.text, card.edits) == (f"comer\n\n{FRONT_HINT}", 0)  # a typed answer edits nothing
     assert sorted(await tg.rows("SELECT rating, mode, answer_text FROM review_event")) == [
         (1, "typed", "cat"),
-        (3, "button", None),
-        (3, "typed", "house"),
+        (2, "typed", "huose"),
+        (3, "typed", "to eat"),
     ]
 
 

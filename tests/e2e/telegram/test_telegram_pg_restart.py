@@ -105,8 +105,9 @@ async def test_a_restart_while_the_bot_is_idle_costs_the_learner_nothing(
     await private_pg.arestart()  # every pooled connection of the bot is now dead
     assert await tg.press(ANA, card, "Show answer") == []  # the review's hot path: the card turns over
     assert card.text == "comer → to eat\nHow well did you know it?"
-    [next_card] = await tg.press(ANA, card, "Good")
-    assert next_card.text == f"casa\n\n{FRONT_HINT}"
+    assert await tg.press(ANA, card, "Good") == []  # rated, and the next card on the same message
+    assert card.text.startswith("comer → to eat\nGood · next in ")
+    assert card.text.endswith(f"\n\ncasa\n\n{FRONT_HINT}") and card.labels == ["Show answer"]
     assert await read(private_pg, "SELECT rating, mode FROM review_event") == [(3, "button")]
 
     await private_pg.arestart()

@@ -72,7 +72,10 @@ async def test_a_button_pressed_twice_applies_once(tg: Telegram) -> None:
     await tg.server.wait_confirmed(first)
     await tg.server.wait_confirmed(second)
     assert await tg.rows("SELECT rating, mode FROM review_event") == [(3, "button")]
-    assert tg.server.texts(ANA).count(f"casa\n\n{FRONT_HINT}") == 1  # the next card shown once
+    # the next card shown once: on the pressed card, edited by the first press only
+    assert card.text.startswith("comer → to eat\nGood · next in ") and card.text.endswith(f"\n\ncasa\n\n{FRONT_HINT}")
+    assert card.edits == 2  # Show answer, then the rating; the second tap edits nothing
+    assert tg.server.messages(ANA)[-1] is card  # and no new message
     answers = [answer.get("text") for answer in tg.server.callback_answers[-2:]]
     assert answers[0] is None and answers[1] == "This card was already reviewed."
 

@@ -30,7 +30,10 @@ async def test_a_card_with_show_answer_then_rating_buttons_with_intervals(cw: Ch
     assert back[0].edit is True
 
     rated = await chat.press("Good · 10m")
-    assert texts(rated) == ["comer → to eat\nGood · next in 10m", f"casa\n\n{FRONT_HINT}"]
+    # one message, replacing the pressed card: its outcome, then the next card with its buttons
+    assert texts(rated) == [f"comer → to eat\nGood · next in 10m\n\ncasa\n\n{FRONT_HINT}"]
+    assert labels(rated) == ["Show answer"]
+    assert rated[0].edit is True
     [event] = cw.store.reviews
     assert (event.rating, event.mode) == (3, ReviewMode.BUTTON)
     card = cw.store.cards[event.card_id]
@@ -51,14 +54,16 @@ async def test_typed_answers_are_graded_exact_near_and_wrong(cw: ChatWorld) -> N
     await ready(chat, words="comer = to eat\ncasa = house\nperro = dog")
     await chat.send("/review")
     exact = await chat.send("to eat")
-    assert texts(exact) == ["✓ Correct: to eat · next in 10m", f"casa\n\n{FRONT_HINT}"]
+    # one new message per answer (nothing was pressed): the verdict, then the next card with its buttons
+    assert texts(exact) == [f"✓ Correct: to eat · next in 10m\n\ncasa\n\n{FRONT_HINT}"]
+    assert labels(exact) == ["Show answer"] and exact[0].edit is False
     near = await chat.send("huose")
-    assert texts(near) == ["≈ Almost — the correct form is: house · next in 6m", f"perro\n\n{FRONT_HINT}"]
+    assert texts(near) == [f"≈ Almost — the correct form is: house · next in 6m\n\nperro\n\n{FRONT_HINT}"]
     wrong = await chat.send("cat")
     assert texts(wrong) == [
-        "✗ The answer is: dog · next in 1m",
-        "Session over: 3 reviewed, 2 correct. Next card due in 1m.",
+        "✗ The answer is: dog · next in 1m\n\nSession over: 3 reviewed, 2 correct. Next card due in 1m."
     ]
+    assert labels(wrong) == []
     assert [(e.rating, e.mode, e.answer_text) for e in cw.store.reviews] == [
         (3, ReviewMode.TYPED, "to eat"),
         (2, ReviewMode.TYPED, "huose"),
@@ -141,7 +146,7 @@ async def test_review_continues_after_another_command(chat: Chat) -> None:
     await ready(chat)
     await chat.send("/review")
     await chat.send("/words")
-    assert texts(await chat.send("to eat"))[0] == "✓ Correct: to eat · next in 10m"
+    assert texts(await chat.send("to eat")) == [f"✓ Correct: to eat · next in 10m\n\ncasa\n\n{FRONT_HINT}"]
 
 
 async def test_a_card_whose_word_is_removed_mid_session_gives_way_to_the_next(cw: ChatWorld) -> None:
@@ -149,12 +154,12 @@ async def test_a_card_whose_word_is_removed_mid_session_gives_way_to_the_next(cw
     await ready(chat)
     await chat.send("/review")
     assert texts(await chat.send("/remove comer")) == ["Removed “comer” and its cards."]
-    assert texts(await chat.press("Show answer")) == [
-        "That card's word was removed from your words.",
-        f"casa\n\n{FRONT_HINT}",
-    ]
+    gone = await chat.press("Show answer")
+    assert texts(gone) == [f"That card's word was removed from your words.\n\ncasa\n\n{FRONT_HINT}"]
+    assert labels(gone) == ["Show answer"] and gone[0].edit is True  # it replaces the pressed card
     assert texts(await chat.send("/remove casa")) == ["Removed “casa” and its cards."]
     replies = await chat.send("house")
-    assert texts(replies)[0] == "That card's word was removed from your words."
-    assert texts(replies)[1].startswith("Session ended: 0 reviewed, 0 correct.")
+    [text] = texts(replies)
+    assert text.startswith("That card's word was removed from your words.\n\nSession ended: 0 reviewed, 0 correct.")
+    assert replies[0].edit is False
     assert cw.store.reviews == []

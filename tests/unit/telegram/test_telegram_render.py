@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup
 
+from bots.chat import render as chat_render
 from bots.chat.replies import Button, FileOut, Reply
 from bots.telegram.render import (
     DocumentOut,
@@ -99,6 +100,18 @@ def test_only_the_first_edit_reply_of_a_press_edits_the_pressed_message() -> Non
     ]
     result = plan(replies, is_button=True, is_group=False, can_edit=True)
     assert [r.edit for r in result.here] == [True, False, False]
+
+
+def test_a_rated_card_and_the_next_one_are_one_edit_of_the_pressed_message() -> None:
+    rated = Reply(text="comer → to eat\nGood · next in 3d", edit=True)
+    front = Reply(text="casa\n\nIn English?", buttons=[[Button("Show answer", "rv.s:-:8:2")]])
+    result = plan([chat_render.then(rated, front, edit=True)], is_button=True, is_group=False, can_edit=True)
+    [rendered] = result.here
+    assert rendered.edit is True
+    [message] = rendered.messages
+    assert isinstance(message, TextOut)
+    assert message.html == "comer → to eat\nGood · next in 3d\n\ncasa\n\nIn English?"
+    assert labels(message.markup) == [[("Show answer", "rv.s:-:8:2")]]
 
 
 def test_no_edit_for_a_typed_message_or_a_message_that_cannot_be_edited() -> None:

@@ -232,3 +232,32 @@ async def test_a_sender_can_be_told_to_retry_429s_itself_whatever_the_bot(
     with pytest.raises(RetryAfter):
         await Sender(bot, sleep=Sleeps(), retry_flood=True).send(5, TextOut("hola"))
     assert len(server.calls_of("sendMessage")) == 4 * MAX_ATTEMPTS  # what one message cost before: 12 tries
+
+
+async def test_an_edit_too_long_for_one_message_edits_with_its_first_part_and_sends_the_rest(
+    api: tuple[BotApiServer, Bot],
+) -> None:
+    """A message cannot be edited into two: the pressed one gets the first part (its old buttons
+    gone), the rest follows as new messages, the reply's buttons on the last one."""
+    server, bot = api
+    started(server, 5)
+    sender = Sender(bot)
+    pressed = await sender.send(5, TextOut("comer → to eat", keyboard([[Button("Good · 3d", "rv.r:-:1:1:3")]])))
+    outcome = "comer → to eat\nGood · next in 3d"
+    front = "palabra " * 600  # with the outcome, over 4,096 characters
+    reply = Reply(text=f"{outcome}\n\n{front}", buttons=[[Button("Show answer", "rv.s:-:1:2")]], edit=True)
+    incoming = Incoming(
+        event=Event(platform="telegram", user_id="5", chat_id="5", display_name="Ana", kind=EventKind.BUTTON),
+        chat_id=5,
+        user_id=5,
+        is_group=False,
+        callback_query_id="q1",
+        pressed_message_id=pressed.message_id,
+    )
+    await sender.deliver(plan([reply], is_button=True, is_group=False, can_edit=True), incoming, username=USERNAME)
+    first, rest = server.messages(5)
+    assert (first.message_id, first.edits, first.labels) == (pressed.message_id, 1, [])
+    assert first.text.startswith(outcome) and len(first.text) <= 4096
+    assert rest.labels == ["Show answer"]
+    assert f"{first.text} {rest.text}" == reply.text.strip()  # cut at a space: nothing lost
+    assert len(server.calls_of("editMessageText")) == 1 and len(server.calls_of("sendMessage")) == 2
