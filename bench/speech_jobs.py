@@ -3,7 +3,10 @@
 The jobs are requested as /listen does (a row each, then the arq queue on Redis), all first; then
 an arq worker runs in this process with the worker's own task function and `max_jobs = N`
 (BENCH_SPEECH_CONCURRENCY: a comma list; by default the worker's own MAX_JOBS, then 10 and 3: one
-run each) until the queue is empty. Every job is a real one: claim, the real GeminiSpeech client (SDK, PCM -> OGG/Opus),
+run each) until the queue is empty. A level written `PxN` (default also `2x5`) runs P worker
+processes of `max_jobs = N` each instead (the deployment the docs advise: one worker per core),
+each its own Python process on the same Redis queue and database; its concurrency is P × N.
+Every job is a real one: claim, the real GeminiSpeech client (SDK, PCM -> OGG/Opus),
 the local media store, the speech cache row, delivery through a messenger that answers at once
 (the platform is not measured here), done. Each text is new, so every job synthesises.
 
@@ -12,6 +15,9 @@ concurrency (goal: ratio ≤ 1.25), `cpu_ms_per_job` (the process's CPU time per
 runs every job's Python, so `cpu_bound_s` = jobs × that is a floor of its own), and in the same
 run `arq_floor_s`: the same number of arq jobs
 that only sleep the latency, with the same worker settings — what arq itself costs.
+
+BENCH_SPEECH_LATENCY_MS (default 100) sets the provider's latency: the goal is judged at 100 ms;
+Gemini's own text-to-speech takes seconds, where the same worker's overhead weighs much less.
 
 The Gemini server runs in a separate process (as the provider would); Postgres is a fresh
 database (bench/_common); Redis is BENCH_REDIS_URL (default redis://127.0.0.1:6379/12; that
@@ -23,6 +29,7 @@ database is flushed).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import resource
 import subprocess
@@ -34,8 +41,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = int(os.environ.get("BENCH_SPEECH_JOBS", "500"))
-OTHER_LEVELS = (10, 3)  # beside the worker's default, to show how the ratio moves with concurrency
-LATENCY_S = 0.1
+OTHER_LEVELS = ("10", "2x5", "3")  # beside the worker's default, to show how the ratio moves with concurrency
+LATENCY_S = float(os.environ.get("BENCH_SPEECH_LATENCY_MS", "100")) / 1000
 LEARNERS = 50
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
@@ -113,7 +120,7 @@ async def burst_worker(
 
     async def on_job_start(_ctx: dict[str, Any]) -> None:
         if not first_start:
-            first_start.append(time.perf_counter())
+            first_start.append(time.time())  # wall clock: comparable across worker processes
 
     worker = Worker(
         functions=functions,
@@ -130,11 +137,25 @@ async def burst_worker(
     cpu_before = cpu_s()
     try:
         await worker.async_run()
-        ended = time.perf_counter()
+        ended = time.time()
         cpu = cpu_s() - cpu_before
     finally:
         await worker.close()
     return ended - first_start[0], cpu, worker
+
+
+async def burst_span(functions: list[Any], ctx: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    """`burst_worker` as figures: wall-clock start and end of its jobs, its CPU and counts."""
+    elapsed, cpu, worker = await burst_worker(functions, ctx, concurrency)
+    ended = time.time()
+    return {
+        "start": ended - elapsed,
+        "end": ended,
+        "cpu_s": cpu,
+        "complete": worker.jobs_complete,
+        "retried": worker.jobs_retried,
+        "failed": worker.jobs_failed,
+    }
 
 
 async def arq_floor(concurrency: int) -> dict[str, Any]:
@@ -159,40 +180,52 @@ async def arq_floor(concurrency: int) -> dict[str, Any]:
     return {"elapsed_s": round(elapsed, 3), "completed": worker.jobs_complete, "cpu_ms_per_job": cpu_ms}
 
 
-async def speech_runs(
-    db_url: str, gemini_url: str, gemini_key: str, media_dir: str, levels: list[int]
-) -> list[dict[str, Any]]:
-    """One run of JOBS fresh speech jobs per concurrency level, on the same services."""
-    from core.bootstrap import bootstrap
+def bench_settings(db_url: str, gemini_url: str, gemini_key: str, media_dir: str, quota: int) -> Any:
     from core.config import Settings
 
-    settings = Settings(
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=db_url,
         REDIS_URL=REDIS_URL,
         GEMINI_API_KEY=gemini_key,  # type: ignore[arg-type]
         GEMINI_BASE_URL=gemini_url,
         MEDIA_DIR=media_dir,
-        DAILY_SPEECH_QUOTA=JOBS * len(levels),
+        DAILY_SPEECH_QUOTA=quota,
     )
-    services = await bootstrap(settings)
+
+
+async def speech_runs(
+    db_url: str, gemini_url: str, gemini_key: str, media_dir: str, levels: list[str]
+) -> list[dict[str, Any]]:
+    """One run of JOBS fresh speech jobs per concurrency level, on the same services."""
+    from core.bootstrap import bootstrap
+
+    args = [db_url, gemini_url, gemini_key, media_dir, str(JOBS * len(levels))]
+    services = await bootstrap(bench_settings(*args[:4], JOBS * len(levels)))
     try:
         learners = []
         for n in range(LEARNERS):
             learner, _ = await services.accounts.ensure_learner("telegram", str(7_000_000 + n), f"L{n}")
             await services.languages.set_pair(learner.id, "es", "en", "A2")
             learners.append(learner.id)
-        return [await speech_run(services, learners, level, concurrency) for level, concurrency in
-                enumerate(levels)]  # fmt: skip
+        return [await speech_run(services, learners, level, spec, args) for level, spec in enumerate(levels)]
     finally:
         await services.aclose()
 
 
-async def speech_run(services: Any, learners: list[str], level: int, concurrency: int) -> dict[str, Any]:
+def parse_level(spec: str) -> tuple[int, int]:
+    """`N` → (1 process, N slots); `PxN` → (P processes, N slots each)."""
+    processes, _, slots = spec.rpartition("x")
+    return int(processes or 1), int(slots)
+
+
+async def speech_run(services: Any, learners: list[str], level: int, spec: str, args: list[str]) -> dict[str, Any]:
     from core.domain.models import DeliveryAddress, JobKind, JobStatus
     from worker.main import run_job_function
 
-    _log(f"{JOBS} speech jobs, max_jobs={concurrency}, provider latency {LATENCY_S * 1000:.0f} ms")
+    processes, slots = parse_level(spec)
+    concurrency = processes * slots
+    _log(f"{JOBS} speech jobs, {processes} worker process(es) x max_jobs={slots}, provider {LATENCY_S * 1000:.0f} ms")
     await flush_redis()
     messenger = InstantMessenger()
     requested_at = time.perf_counter()
@@ -207,32 +240,79 @@ async def speech_run(services: Any, learners: list[str], level: int, concurrency
         job_ids.append((learner_id, requested.job.id))
     request_s = time.perf_counter() - requested_at
 
-    ctx = {"services": services, "messengers": {"telegram": messenger}}
-    elapsed, cpu, worker = await burst_worker([run_job_function()], ctx, concurrency)
+    if processes == 1:
+        ctx = {"services": services, "messengers": {"telegram": messenger}}
+        spans = [await burst_span([run_job_function()], ctx, slots)]
+        messenger_sent = messenger.sent
+    else:
+        spans = await worker_processes(processes, slots, args)
+        messenger_sent = sum(span["delivered"] for span in spans)
+    elapsed = max(span["end"] for span in spans) - min(span["start"] for span in spans)
+    cpu = sum(span["cpu_s"] for span in spans)
     statuses = [(await services.jobs.get(learner_id, job_id)).status for learner_id, job_id in job_ids]
     ideal = JOBS * LATENCY_S / concurrency
     cpu_per_job = cpu / JOBS
     _log("the same number of arq jobs that only sleep")
     floor = await arq_floor(concurrency)
     return {
+        "level": spec,
+        "processes": processes,
         "concurrency": concurrency,
         "elapsed_s": round(elapsed, 3),
         "ideal_s": round(ideal, 3),
         "ratio_to_ideal": round(elapsed / ideal, 3),
         "jobs_per_s": round(JOBS / elapsed, 1),
-        # One event loop runs every job's Python: it cannot go faster than CPU allows.
+        # One event loop per process runs its jobs' Python: it cannot go faster than CPU allows.
         "cpu_ms_per_job": round(cpu_per_job * 1000, 2),
-        "cpu_bound_s": round(cpu_per_job * JOBS, 3),
-        "cpu_limit_jobs_per_s": round(1 / cpu_per_job, 1),
+        "cpu_bound_s": round(cpu_per_job * JOBS / processes, 3),
+        "cpu_limit_jobs_per_s": round(processes / cpu_per_job, 1),
         "done": sum(status is JobStatus.DONE for status in statuses),
-        "delivered": messenger.sent,
-        "arq_retried": worker.jobs_retried,
-        "arq_failed": worker.jobs_failed,
+        "delivered": messenger_sent,
+        "arq_retried": sum(span["retried"] for span in spans),
+        "arq_failed": sum(span["failed"] for span in spans),
         "request_ms_per_job": round(request_s / JOBS * 1000, 3),
         "arq_floor_s": floor["elapsed_s"],
         "arq_floor_ratio_to_ideal": round(floor["elapsed_s"] / ideal, 3),
         "arq_floor_cpu_ms_per_job": floor["cpu_ms_per_job"],
     }
+
+
+async def worker_processes(processes: int, slots: int, args: list[str]) -> list[dict[str, Any]]:
+    """Run `processes` burst workers (`--work`) in their own processes at once; their figures."""
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--work", str(slots), *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+        )
+        for _ in range(processes)
+    ]
+    outputs = await asyncio.gather(*(child.communicate() for child in children))
+    spans = []
+    for child, (stdout, _) in zip(children, outputs, strict=True):
+        if child.returncode != 0:
+            raise SystemExit(f"bench: a worker process failed (exit {child.returncode})")
+        spans.append(json.loads(stdout.decode().strip().splitlines()[-1]))
+    return spans
+
+
+def work(slots: int, db_url: str, gemini_url: str, gemini_key: str, media_dir: str, quota: str) -> None:
+    """`--work`: one burst worker process on the queue; prints its figures as JSON."""
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
+
+    async def run() -> dict[str, Any]:
+        from core.bootstrap import bootstrap
+        from worker.main import run_job_function
+
+        services = await bootstrap(bench_settings(db_url, gemini_url, gemini_key, media_dir, int(quota)))
+        messenger = InstantMessenger()
+        try:
+            ctx = {"services": services, "messengers": {"telegram": messenger}}
+            span = await burst_span([run_job_function()], ctx, slots)
+        finally:
+            await services.aclose()
+        return {**span, "delivered": messenger.sent}
+
+    print(json.dumps(asyncio.run(run())), flush=True)
 
 
 def _log(message: str) -> None:
@@ -248,12 +328,12 @@ def worker_default_concurrency() -> int:
     return MAX_JOBS
 
 
-def concurrency_levels() -> list[int]:
+def concurrency_levels() -> list[str]:
     """BENCH_SPEECH_CONCURRENCY, else the worker's default followed by OTHER_LEVELS (no repeats)."""
     chosen = os.environ.get("BENCH_SPEECH_CONCURRENCY")
     if chosen:
-        return [int(n) for n in chosen.split(",")]
-    return list(dict.fromkeys([worker_default_concurrency(), *OTHER_LEVELS]))
+        return [level.strip() for level in chosen.split(",")]
+    return list(dict.fromkeys([str(worker_default_concurrency()), *OTHER_LEVELS]))
 
 
 async def run() -> dict[str, Any]:
@@ -308,11 +388,11 @@ def main() -> None:
     figures = asyncio.run(run())
     runs = figures["runs"]
     # The goal is judged at the worker's default concurrency; the other levels are for comparison.
-    default = [run for run in runs if run["concurrency"] == figures["worker_default_concurrency"]]
+    default = [run for run in runs if run["level"] == str(figures["worker_default_concurrency"])]
     goals = {
         "all_delivered": all(run["done"] == JOBS and run["delivered"] == JOBS for run in runs),
         "within_1.25x_ideal_at_worker_default": bool(default) and default[0]["ratio_to_ideal"] <= 1.25,
-        **{f"within_1.25x_ideal_at_{run['concurrency']}": run["ratio_to_ideal"] <= 1.25 for run in runs},
+        **{f"within_1.25x_ideal_at_{run['level']}": run["ratio_to_ideal"] <= 1.25 for run in runs},
     }
     emit("speech_jobs", figures, goals, started_ns=started)
 
@@ -320,5 +400,7 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--serve"]:
         serve()
+    elif sys.argv[1:2] == ["--work"]:
+        work(int(sys.argv[2]), *sys.argv[3:8])
     else:
         main()
