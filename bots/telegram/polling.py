@@ -19,6 +19,10 @@ is confirmed before it is handled": a released update that then fails, or whose 
 before it finishes, is not delivered again. A redelivery of one that is still running is skipped
 here, and the chat layer de-duplicates update ids in the database anyway.
 
+Updates are fetched as raw JSON (`get_raw_updates`: PTB's own getUpdates request, unparsed) and
+only the ones not begun yet are parsed into `Update` objects: a fetch that brings back the updates
+still in flight costs no parsing for them.
+
 PTB's `Updater` is not used: it confirms a batch as soon as it has been fetched.
 """
 
@@ -28,21 +32,57 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, cast
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
+from telegram.ext import ExtBot
 
 from bots.telegram.convert import seconds
 
 logger = logging.getLogger(__name__)
 
 Handle = Callable[[Update], Awaitable[None]]
+RawUpdate = dict[str, Any]  # one update as the Bot API sent it
 ALLOWED_UPDATES: tuple[str, ...] = ("message", "callback_query")
 MAX_IN_FLIGHT = 500  # more than that waiting: stop fetching until some finish
 REPOLL_INTERVAL_S = 0.25  # a fetch brought only updates in flight: ask again this soon
 PIN_CAP_S = 10.0  # an update in flight longer than this no longer holds back the offset
 _BACKOFF_START_S = 0.5
 _BACKOFF_MAX_S = 30.0
+
+
+async def get_raw_updates(
+    bot: Bot,
+    *,
+    offset: int | None,
+    poll_timeout: int,
+    allowed_updates: Sequence[str],
+    limit: int | None = None,
+) -> list[RawUpdate]:
+    """The updates of a getUpdates call sent as PTB's `Bot.get_updates` sends it, not parsed.
+
+    Same request object (the bot's updates request), same parameters (None ones dropped), same
+    timeouts: the long poll's read timeout is the request's read timeout plus the poll timeout.
+    PTB keeps that request private (`Bot._request[0]`, used for the endpoint "getUpdates").
+    """
+    read_timeout = (bot._request[0].read_timeout or 0) + poll_timeout
+    data: dict[str, Any] = {
+        "timeout": poll_timeout,
+        "offset": offset,
+        "limit": limit,
+        "allowed_updates": list(allowed_updates),
+    }
+    result = await bot._post("getUpdates", data, read_timeout=read_timeout)
+    return cast("list[RawUpdate]", result)
+
+
+def parse_update(raw: RawUpdate, bot: Bot) -> Update:
+    """One raw update as PTB's get_updates returns it (an `ExtBot` also puts back cached callback data)."""
+    update = Update.de_json(raw, bot)
+    if isinstance(bot, ExtBot):
+        bot.insert_callback_data(update)
+    return update
 
 
 class Watermark:
@@ -220,7 +260,7 @@ class Poller:
         if offset is None or self._task is None:
             return
         try:
-            await self._bot.get_updates(offset=offset, timeout=0, limit=1, allowed_updates=self._allowed)
+            await get_raw_updates(self._bot, offset=offset, poll_timeout=0, limit=1, allowed_updates=self._allowed)
         except TelegramError as exc:
             logger.warning("could not confirm the handled updates at stop (%s); Telegram will send them again", exc)
 
@@ -254,11 +294,13 @@ class Poller:
                 continue
             backoff = _BACKOFF_START_S
             fresh = 0
-            for update in updates:
-                if self.watermark.begin(update.update_id):
-                    fresh += 1
-                    self._begun[update.update_id] = asyncio.get_running_loop().time()
-                    self._queue.submit(self._key(update), self._job(update))
+            for raw in updates:
+                update = self._begin(raw)
+                if update is None:
+                    continue  # in flight or handled already (not parsed again), or unreadable
+                fresh += 1
+                self._begun[update.update_id] = asyncio.get_running_loop().time()
+                self._queue.submit(self._key(update), self._job(update))
             if updates and not fresh:
                 # Only updates still in flight came back (Telegram answers at once while any is
                 # unconfirmed): asking again at once would spin, waiting for one of them to finish
@@ -280,10 +322,29 @@ class Poller:
                     self._pin_cap,
                 )
 
-    async def _fetch(self) -> tuple[Update, ...]:
+    def _begin(self, raw: RawUpdate) -> Update | None:
+        """The update to handle, parsed; None when it was begun already (not parsed) or is unreadable.
+
+        An unreadable update (no id, or one PTB cannot parse) is logged and counted as handled, so
+        the offset passes it rather than fetching it again forever.
+        """
+        update_id = raw.get("update_id")
+        if not isinstance(update_id, int):
+            logger.error("getUpdates returned an update without an id; ignored")
+            return None
+        if not self.watermark.begin(update_id):
+            return None
+        try:
+            return parse_update(raw, self._bot)
+        except Exception:
+            logger.exception("update %s could not be read; skipped", update_id)
+            self.watermark.finish(update_id)
+            return None
+
+    async def _fetch(self) -> list[RawUpdate]:
         fetch = asyncio.ensure_future(
-            self._bot.get_updates(
-                offset=self.watermark.offset, timeout=self._timeout, allowed_updates=self._allowed
+            get_raw_updates(
+                self._bot, offset=self.watermark.offset, poll_timeout=self._timeout, allowed_updates=self._allowed
             )
         )
         stop = asyncio.ensure_future(self._stopping.wait())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from telegram import Bot, Update
@@ -278,3 +279,59 @@ async def test_a_bounded_stop_cancels_what_is_still_running_and_confirms_none_of
     final = server.calls_of("getUpdates")[-1]
     assert (final.params["offset"], final.params["timeout"]) == (stuck, 0)  # nothing from "stuck" on is confirmed
     assert not server.is_confirmed(stuck) and not server.is_confirmed(queued)
+
+
+def parsed_updates(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the updates PTB parses into `Update` objects from here on, in order."""
+    parsed: list[int] = []
+    original = Update.de_json
+
+    def de_json(data: dict[str, Any], bot: Bot | None = None) -> Update:
+        parsed.append(data["update_id"])
+        return original(data, bot)
+
+    monkeypatch.setattr(Update, "de_json", de_json)
+    return parsed
+
+
+async def test_an_update_fetched_again_while_in_flight_is_not_parsed_again(
+    api: tuple[BotApiServer, Bot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, bot = api
+    parsed = parsed_updates(monkeypatch)
+    handler = HeldHandler("slow")
+    slow = server.send_text(1, "slow")
+    poller = Poller(bot, handler, ordering_key, timeout=1, pin_cap=600)
+    poller.start()
+    try:
+        await handler.event(handler.started, "slow").wait()
+        fetches = len(server.calls_of("getUpdates"))
+        await server.wait_until(lambda: len(server.calls_of("getUpdates")) > fetches + 2, what="re-polls")
+        refetches = server.calls_of("getUpdates")[fetches:]
+        assert all(call.params["offset"] == slow for call in refetches)  # unconfirmed: each brought it back
+        other = server.send_text(2, "other")
+        await handler.event(handler.done, "other").wait()
+        handler.release["slow"].set()
+        await server.wait_confirmed(other)
+        assert handler.handled == ["other", "slow"]
+        assert parsed == [slow, other]  # each parsed once, however often it was fetched
+    finally:
+        handler.release["slow"].set()
+        await poller.stop()
+    assert parsed == [slow, other]  # the confirming getUpdates at stop parses nothing either
+
+
+async def test_an_update_that_cannot_be_read_is_skipped_and_confirmed(api: tuple[BotApiServer, Bot]) -> None:
+    """Not fetched again forever (the whole batch failed with PTB's parsing): logged, passed."""
+    server, bot = api
+    handler = HeldHandler()
+    unreadable = server.add_raw_update({"message": "not a message"})
+    after = server.send_text(1, "after")
+    poller = Poller(bot, handler, ordering_key, timeout=1)
+    poller.start()
+    try:
+        await server.wait_confirmed(after)
+        assert server.is_confirmed(unreadable)
+        assert handler.handled == ["after"]
+    finally:
+        await poller.stop()
