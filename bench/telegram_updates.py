@@ -15,9 +15,9 @@ time and sends the next as soon as the bot's answer to the previous one reaches 
   due). Each user sends /review, then presses "Show answer" on the card the bot sent and a rating
   button (80 % Good) on the card the bot turned over, with the callback data the bot put on
   those buttons (read from the server's message store). One card: two updates; a press costs
-  answerCallbackQuery + editMessageText, a rating one more sendMessage (the next card).
+  answerCallbackQuery + editMessageText (a rating turns the card into its outcome and the next card).
 - `typed`: the same bot, other learners, typing the answer to each card (90 % right: the
-  translation the loader gave the term); two sendMessages an update.
+  translation the loader gave the term); one sendMessage an update (the verdict and the next card).
 - `buttons_floor`: the Bot API calls of `buttons` with nothing behind them (our Poller, canned
   HTML cards and buttons, no chat layer, no database): what our handlers add is buttons vs this.
 - `ptb_echo` (reference only): the stock PTB `Updater` with a `MessageHandler` echo
@@ -210,7 +210,8 @@ def serve() -> None:
             elif run.mode == "buttons":
                 kind, update_id = "rate", self.press(uid, sent, user.rng.choice(RATINGS))
             else:
-                term = TERM.match(sent.text.split("\n", 1)[0])
+                # the card's front is a line of its own (after the verdict of the previous card)
+                term = next((m for line in sent.text.split("\n") if (m := TERM.match(line))), None)
                 if term is None:
                     run.unexpected[sent.text.split("\n", 1)[0][:40]] += 1
                     return
@@ -341,7 +342,7 @@ class ButtonsFloorBot(EchoBot):
 
     /review: the card (sendMessage, a "Show answer" button). "Show answer": answerCallbackQuery,
     the card turned over (editMessageText, four rating buttons). A rating: answerCallbackQuery,
-    the card's verdict (editMessageText, no buttons), the next card (sendMessage). HTML, as ours.
+    the card's outcome and the next card in one edit (editMessageText, "Show answer"). HTML, as ours.
     """
 
     async def handle(self, update: Any) -> None:
@@ -364,9 +365,8 @@ class ButtonsFloorBot(EchoBot):
             back = "<b>palabra</b> → word\nHow well did you know it?"
             await bot.edit_message_text(back, chat_id, message_id, parse_mode="HTML", reply_markup=rate)
         else:
-            await bot.edit_message_text("<b>palabra</b> → word\nGood · next in 1d", chat_id, message_id,
-                                        parse_mode="HTML")
-            await bot.send_message(chat_id, card, parse_mode="HTML", reply_markup=show)
+            rated = f"<b>palabra</b> → word\nGood · next in 1d\n\n{card}"
+            await bot.edit_message_text(rated, chat_id, message_id, parse_mode="HTML", reply_markup=show)
 
 
 class PtbEchoBot:
