@@ -186,7 +186,7 @@ def test_learner_loop_through_numbered_buttons(workdir: Path) -> None:
 
     assert console.quit() == 0
     terms = {row[0] for row in query(workdir, "SELECT term FROM word_bank_entry")}
-    assert terms == {"comer", "beber", "casa"}  # a noun the lookup table would turn into "casar"
+    assert terms == {"comer", "beber", "casa"}  # a noun the lookup table alone would turn into "casar"
     assert query(workdir, "SELECT mode, rating FROM review_event") == [("button", 3)]
 
 

@@ -1,22 +1,21 @@
 """SpacyLemmatizer's lookup lemmas (a table read per word, no tokenizer) give exactly what `nlp(word)` gives.
 
-The oracle is the path the fast one replaces, written out here on its own blank pipeline: one
-`nlp(word)` per word, the lemma of the single token (the word itself when the tokenizer splits
-it), and the lower-cased retry for capitalised words the tables leave alone.
+The oracle (tests/unit/lemma_oracle.py) is the path the fast one replaces, written out on its own
+blank pipeline: one `nlp(word)` per word, the lemma of the single token (the word itself when the
+tokenizer splits it), the lexicon's corrections of context-free guesses ("casa" stays "casa"), and
+the lower-cased retry for capitalised words the tables leave alone.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from functools import cache
 from importlib.resources import files
 
 import pytest
-import spacy
-from spacy.language import Language
 
 from core.outbound.spacy import SpacyLemmatizer
+from tests.unit.lemma_oracle import oracle
 
 ODD_WORDS = [
     "l'eau",
@@ -69,32 +68,6 @@ ODD_WORDS = [
 ]
 
 
-@cache
-def _oracle_pipeline(language: str) -> Language:
-    nlp = spacy.blank(language)
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
-    return nlp
-
-
-def _single(nlp: Language, word: str) -> str:
-    doc = nlp(word)
-    return (str(doc[0].lemma_) or word) if len(doc) == 1 else word
-
-
-def _oracle(language: str, text: str) -> str:
-    """The per-word `nlp(word)` path, capitalisation fallback included."""
-    word = text.strip()
-    if not word or any(char.isspace() for char in word):
-        return text
-    nlp = _oracle_pipeline(language)
-    lemma = _single(nlp, word)
-    if lemma == word and word.lower() != word:
-        lowered = _single(nlp, word.lower())
-        lemma = lowered if lowered != word.lower() else word
-    return lemma or text
-
-
 def _real_words(language: str, count: int) -> list[str]:
     """`count` table keys spread over the whole table, and some of their lemmas."""
     path = files("spacy_lookups_data").joinpath("data", f"{language}_lemma_lookup.json.gz")
@@ -122,7 +95,7 @@ def lemmatizer() -> SpacyLemmatizer:
 @pytest.mark.parametrize("language", ["es", "fr", "de"])
 def test_fast_path_matches_nlp_per_word(lemmatizer: SpacyLemmatizer, language: str) -> None:
     words = _sample(language)
-    expected = [_oracle(language, word) for word in words]
+    expected = [oracle(language, word) for word in words]
 
     one_by_one = [lemmatizer.lemmatize(word, language) for word in words]
     batched = lemmatizer.lemmatize_many(words, language)

@@ -1,8 +1,9 @@
 """The lookup lemma files: exactly the lemmas the in-memory blank pipelines gave, without spaCy in the process.
 
-The oracle is the lemmatisation SpacyLemmatizer did before the files: a blank pipeline with the
-lookup lemmatizer in this process, one `nlp(word)` per word (the word itself when the tokenizer
-splits it), and the lower-cased retry for capitalised words the tables leave alone. The es, fr
+The oracle (tests/unit/lemma_oracle.py) is the lemmatisation SpacyLemmatizer did before the files:
+a blank pipeline with the lookup lemmatizer in this process, one `nlp(word)` per word (the word
+itself when the tokenizer splits it), the lexicon's corrections of context-free guesses, and the
+lower-cased retry for capitalised words the tables leave alone. The es, fr
 and de files are those of the default cache directory, built by this code if missing (the hash
 of `_build` is in their names, so an older build's file is never read); building from scratch,
 in the real child process, is exercised on Tagalog and Dutch in temporary directories and on
@@ -23,12 +24,11 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-import spacy
-from spacy.language import Language
 
 from core.outbound.spacy import SpacyLemmatizer
 from core.outbound.spacy._build import versions
 from core.outbound.spacy.lemmatizer import default_cache_dir
+from tests.unit.lemma_oracle import oracle, pipeline
 
 LANGUAGES = ["es", "fr", "de"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,31 +40,6 @@ INFLECTED = {
     "de": ["Häuser", "HÄUSER", "häuser", "Haus", "ging", "Kinder", "Straße", "STRASSE", "z.B.", "usw.", "Hallo-Welt"],
 }
 PHRASES = ["la casa", "se comían", "les maisons", "die Häuser", "", " ", "  ", "a  b", "\tcomían\n", " Häuser "]
-
-
-@cache
-def _oracle_pipeline(language: str) -> Language:
-    nlp = spacy.blank(language)
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
-    return nlp
-
-
-def _single(nlp: Language, word: str) -> str:
-    doc = nlp(word)
-    return (str(doc[0].lemma_) or word) if len(doc) == 1 else word
-
-
-def _oracle(language: str, text: str) -> str:
-    word = text.strip()
-    if not word or any(char.isspace() for char in word):
-        return text
-    nlp = _oracle_pipeline(language)
-    lemma = _single(nlp, word)
-    if lemma == word and word.lower() != word:
-        lowered = _single(nlp, word.lower())
-        lemma = lowered if lowered != word.lower() else word
-    return lemma or text
 
 
 @cache
@@ -83,7 +58,7 @@ def _sample(language: str) -> list[str]:
     keys = list(table)
     spread = keys[:: max(1, len(keys) // 3000)][:3000]
     lemmas = [value for value in (table[k] for k in spread[:500]) if isinstance(value, str)]
-    rules = set(_oracle_pipeline(language).tokenizer.rules or {})  # type: ignore[attr-defined]
+    rules = set(pipeline(language).tokenizer.rules or {})  # type: ignore[attr-defined]
     special = [key for key in keys if not key.isalpha() or key in rules]
     odd = [w.capitalize() for w in spread[:600]] + [w.upper() for w in spread[600:800]]
     odd += [w.title() for w in spread[800:900]] + [f"{w}." for w in spread[900:950]]
@@ -115,7 +90,7 @@ def cache_dir() -> Path:
 def test_file_lemmas_equal_the_blank_pipeline(cache_dir: Path, language: str) -> None:
     lemmatizer = SpacyLemmatizer({}, cache_dir=cache_dir)
     words = _sample(language)
-    expected = [_oracle(language, word) for word in words]
+    expected = [oracle(language, word) for word in words]
 
     batched = lemmatizer.lemmatize_many(words, language)
     one_by_one = [lemmatizer.lemmatize(word, language) for word in words[::7]]
@@ -131,6 +106,11 @@ def test_hand_checked_lemmas(cache_dir: Path) -> None:
     assert lemmatizer.lemmatize_many(["comían", "Comían", "la casa", "zzxqwv"], "es") == [
         "comer", "comer", "la casa", "zzxqwv"
     ]
+    # the lookup table's context-free guesses a learner would find absurd are corrected by the lexicon
+    typed = ["casa", "mesa", "casas", "mercado", "para", "como", "fue", "hablo", "libros", "redes"]
+    assert lemmatizer.lemmatize_many(typed, "es") == [
+        "casa", "mesa", "casa", "mercado", "para", "como", "ser", "hablar", "libro", "red"
+    ]  # fmt: skip
     assert lemmatizer.lemmatize("maisons", "fr") == "maison"
     assert lemmatizer.lemmatize("l'eau", "fr") == "l'eau"
     assert lemmatizer.lemmatize("Häuser", "de") == "Haus"
@@ -170,7 +150,7 @@ def test_a_process_using_the_files_never_imports_spacy(cache_dir: Path) -> None:
 def test_threads_share_a_language(cache_dir: Path) -> None:
     lemmatizer = SpacyLemmatizer({}, cache_dir=cache_dir)
     words = _sample("es")[:2000]
-    expected = [_oracle("es", word) for word in words]
+    expected = [oracle("es", word) for word in words]
     results: dict[int, list[str]] = {}
     barrier = threading.Barrier(4)
 
@@ -231,7 +211,7 @@ def test_an_unwritable_cache_directory_keeps_the_lemmas_in_memory(
     with caplog.at_level(logging.INFO, logger="core.outbound.spacy.lemmatizer"):
         lemmatizer = SpacyLemmatizer({}, cache_dir=blocker / "cache")
         words = _sample("fr")[:1500]
-        assert lemmatizer.lemmatize_many(words, "fr") == [_oracle("fr", word) for word in words]
+        assert lemmatizer.lemmatize_many(words, "fr") == [oracle("fr", word) for word in words]
     assert any("keeping the fr lemmas in memory" in r.getMessage() for r in caplog.records)
     assert sorted(tmp_path.iterdir()) == [blocker]
 
@@ -242,7 +222,7 @@ def test_dutch_keeps_its_blank_pipeline(tmp_path: Path, caplog: pytest.LogCaptur
     words = ["huizen", "Huizen", "liep", "katten", "de huizen", "zzxqwv"]
     with caplog.at_level(logging.INFO, logger="core.outbound.spacy.lemmatizer"):
         got = SpacyLemmatizer({}, cache_dir=tmp_path).lemmatize_many(words, "nl")
-        assert got == [_oracle("nl", word) for word in words]
+        assert got == [oracle("nl", word) for word in words]
         assert any("blank pipeline for nl built" in r.getMessage() for r in caplog.records)
         assert len(_built(caplog)) == 1
         caplog.clear()

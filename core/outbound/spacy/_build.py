@@ -4,7 +4,8 @@ Run as its own process (`main([LANG, OUT])`, which SpacyLemmatizer starts with t
 full lookup table (hundreds of MB of Python dicts) are never loaded into the bot or the worker.
 
 For every key of the language's `lemma_lookup` table (spacy-lookups-data, read the way spaCy's
-lookup lemmatizer reads it), the lemma is the one the blank pipeline gives the word on its own:
+lookup lemmatizer reads it), the lemma is the one the blank pipeline gives the word on its own
+(but see `Lexicon` below):
 the table's entry when the tokenizer keeps the word whole (checked as before: alphabetic, no
 tokenizer special case, no prefix/suffix/infix split), else `nlp(word)` (the word itself when the
 tokenizer splits it). A word that is not a key comes back as itself whatever the tokenizer does
@@ -18,14 +19,26 @@ database, serialised, on stdout (for a read-only cache directory: the caller kee
 
 A language whose blank pipeline is not a plain lookup lemmatizer (Dutch has its own lookup
 rules) gets a file with no lemmas and `unsupported` in `meta`: the caller keeps the spaCy pipeline.
+
+The lookup tables guess a word's lemma without context, and some guesses are wrong for a word a
+learner types on its own: Spanish "casa" → "casar", "mesa" → "mesar", "para" → "parir". Where
+spacy-lookups-data also has the language's `lemma_index` (the lemmas its rule lemmatizer knows, by
+part of speech) and stop words, a word is kept as its own lemma (`kept_as_is`) when
+- it is a stop word whose table lemma is not one ("para" → "parir"; but "fue" → "ser" stays), or
+- it is itself a known lemma ("casa", "mesa", "mercado"), or
+- it is the plural (-s, -es) of a known noun or adjective and the table's lemma is neither
+  ("casas" → "casa", not "casar").
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import sqlite3
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,8 +93,45 @@ def table_of(nlp: Language) -> dict[str, Any]:
     return data
 
 
-def lemma_rows(nlp: Language, table: dict[str, Any]) -> Iterator[tuple[str, str]]:
+@dataclass(frozen=True)
+class Lexicon:
+    """What the language's data says beside its lookup table (empty where it has no lemma index)."""
+
+    known: frozenset[str] = frozenset()  # lemmas of every part of speech
+    nominal: frozenset[str] = frozenset()  # noun and adjective lemmas
+    stop_words: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, nlp: Language) -> Lexicon:
+        from importlib.resources import files
+
+        path = files("spacy_lookups_data").joinpath("data", f"{nlp.lang}_lemma_index.json.gz")
+        if not path.is_file():
+            return cls()
+        with path.open("rb") as raw, gzip.open(raw) as unzipped:
+            index: dict[str, list[str]] = json.load(unzipped)
+        known = frozenset(lemma for lemmas in index.values() for lemma in lemmas)
+        nominal = frozenset([*index.get("noun", []), *index.get("adj", [])])
+        return cls(known, nominal, frozenset(nlp.Defaults.stop_words))
+
+    def lemma(self, word: str, guess: str) -> str:
+        """The lemma of `word` whose table lemma is `guess` (see the module docstring)."""
+        if guess == word or not self.known:
+            return guess
+        if word in self.stop_words:
+            return guess if guess in self.stop_words else word
+        if word in self.known:
+            return word
+        if guess not in self.nominal and word.endswith("s"):
+            for singular in (word[:-1], word[:-2] if word.endswith("es") else ""):
+                if singular in self.nominal:
+                    return singular
+        return guess
+
+
+def lemma_rows(nlp: Language, table: dict[str, Any], lexicon: Lexicon | None = None) -> Iterator[tuple[str, str]]:
     """(key, lemma) for each table key whose lemma, on its own, is not the key itself."""
+    lexicon = lexicon or Lexicon()
     tokenizer = nlp.tokenizer
     rules: dict[str, Any] = dict(getattr(tokenizer, "rules", None) or {})
     prefix = getattr(tokenizer, "prefix_search", None)
@@ -102,6 +152,7 @@ def lemma_rows(nlp: Language, table: dict[str, Any]) -> Iterator[tuple[str, str]
         else:
             doc = nlp(word)
             lemma = (str(doc[0].lemma_) or word) if len(doc) == 1 else word
+        lemma = lexicon.lemma(word, lemma)
         if lemma != word:
             yield word, lemma
 
@@ -122,7 +173,7 @@ def build(language: str, connection: sqlite3.Connection, versions: dict[str, str
         rows: list[tuple[str, str]] = []
         meta["unsupported"] = str(exc)
     else:
-        rows = sorted(lemma_rows(nlp, table))  # sorted: the B-tree is written in order, compactly
+        rows = sorted(lemma_rows(nlp, table, Lexicon.of(nlp)))  # sorted: the B-tree is written in order, compactly
         meta.update(entries=str(len(table)), rows=str(len(rows)))
     connection.executemany("INSERT INTO lemma VALUES (?, ?)", rows)
     connection.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
