@@ -154,8 +154,8 @@ class VocabularyService:
             key = lemma_key(parsed.term, pair.target, self._lemmatizer)
             if parsed.translation is not None:
                 # The learner's translation is of the form they typed ("comían = they ate"), and
-                # lookup lemmas guess without context ("casa" → "casar"): keep the typed term on the
-                # card; the lemma still keys de-duplication.
+                # lookup lemmas guess without context ("vino": wine, or "he came" of "venir"): keep
+                # the typed term on the card; the lemma still keys de-duplication.
                 key = LemmaKey(collapse(parsed.term), key.lemma, None)
             if key.lemma in candidates:
                 result.duplicates.append(parsed.term)
