@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
-from core.outbound.postgres.database import Database
+from core.outbound.postgres.database import POSTGRES_CONNECT_TIMEOUT_SECONDS, Database
 from core.outbound.postgres.migrate import upgrade_to_head
 from tests.private_services import PrivatePostgres
 
@@ -89,3 +89,36 @@ async def test_concurrent_units_of_work_right_after_a_restart(database: Database
             return marked
 
     assert await asyncio.gather(*(mark(n) for n in range(POOL_SIZE))) == [True] * POOL_SIZE
+
+
+async def test_an_unreachable_server_fails_the_unit_of_work_at_the_connect_timeout() -> None:
+    """A server that takes the TCP connection and never answers (packets dropped further on): the
+    unit of work fails once the connect timeout is over (asyncpg alone would wait 60 s), so the
+    learner's update gets its apology instead of hanging; the default is 10 s."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # held open, never written to
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    database = Database(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/langlearn", connect_timeout=0.5)
+
+    async def read() -> None:
+        async with database.unit_of_work(read_only=True) as uow:
+            await uow.learners.get("00000000-0000-0000-0000-000000000001")
+
+    attempt = asyncio.create_task(read())
+    try:
+        done, _ = await asyncio.wait({attempt}, timeout=15)  # far below asyncpg's own 60 s
+        assert attempt in done, "the unit of work still waits on a server that never answers"
+        assert isinstance(attempt.exception(), TimeoutError)
+        assert accepted, "the client never reached the silent server"
+    finally:
+        attempt.cancel()
+        await database.dispose()
+        server.close()
+        for writer in accepted:
+            writer.close()
+        await server.wait_closed()
+    assert POSTGRES_CONNECT_TIMEOUT_SECONDS <= 15

@@ -18,14 +18,28 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from core.outbound.postgres.unit_of_work import SqlUnitOfWork
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# How long a new Postgres connection may take, handshake included (asyncpg's own default is 60 s):
+# with the server unreachable (a dropped route, a firewall that drops packets) the learner's update
+# gets its apology after this, not after a minute.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class Database:
     """One async engine and its session factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        echo: bool = False,
+        connect_timeout: float = POSTGRES_CONNECT_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = url  # may hold a password: never log it; repr() masks it
-        self._engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
+        self._engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, echo=echo, connect_timeout=connect_timeout
+        )
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False, autoflush=False)
         # Reads only: each statement runs on its own, saving the BEGIN and ROLLBACK round trips
         # (same pool; the isolation level is reset when the connection goes back).
@@ -61,6 +75,13 @@ class Database:
         await self._engine.dispose()
 
 
+def _postgres_connect_args(url: str, connect_timeout: float) -> dict[str, object]:
+    server_settings = {"jit": "off", "application_name": "langlearn"}
+    if make_url(url).get_driver_name() == "asyncpg":
+        return {"server_settings": server_settings, "timeout": connect_timeout}
+    return {"connect_timeout": max(1, round(connect_timeout))}  # psycopg: whole seconds, libpq's option
+
+
 def is_sqlite_url(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -74,7 +95,14 @@ def ensure_sqlite_directory(url: str | URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    echo: bool = False,
+    connect_timeout: float = POSTGRES_CONNECT_TIMEOUT_SECONDS,
+) -> AsyncEngine:
     """An async engine with the per-dialect settings langlearn relies on."""
     if is_sqlite_url(url):
         ensure_sqlite_directory(url)
@@ -92,7 +120,7 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo
         max_overflow=max_overflow,
         pool_recycle=1800,
         # JIT compilation only slows the short OLTP statements this app runs.
-        connect_args={"server_settings": {"jit": "off", "application_name": "langlearn"}},
+        connect_args=_postgres_connect_args(url, connect_timeout),
     )
     if engine.dialect.driver == "asyncpg":
         event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_asyncpg_connection)
