@@ -1,6 +1,7 @@
 """AiohttpRequest (bots/telegram/request.py) under the real PTB `Bot`, against the local Bot API server:
 form calls, multipart uploads (file name, bytes, MIME type), long polls, timeouts → TimedOut, a refused
-connection → NetworkError without the token, 429 → RetryAfter, and the session closed on shutdown."""
+connection → NetworkError without the token, 429 → RetryAfter, the session closed on shutdown, and the
+environment's proxy (HTTP_PROXY, NO_PROXY) used as httpx uses it."""
 
 from __future__ import annotations
 
@@ -213,3 +214,60 @@ def test_redact_removes_the_url_and_the_token() -> None:
     redacted = redact(text, url)
     assert TOKEN not in redacted
     assert redacted.startswith("Connection timeout to host <Bot API URL>; token <token>")
+
+
+class ForwardProxy:
+    """A plain-HTTP forward proxy that answers every request itself (getMe's answer) and records its line."""
+
+    def __init__(self) -> None:
+        self.request_lines: list[str] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                self.request_lines.append(lines[0])
+                sizes = [line.split(":", 1)[1] for line in lines if line.lower().startswith("content-length:")]
+                await reader.readexactly(int(sizes[0]) if sizes else 0)
+                body = b'{"ok":true,"result":{"id":7,"is_bot":true,"first_name":"Proxied","username":"proxied_bot"}}'
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+                writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+async def test_the_environment_proxy_is_used_unless_no_proxy_names_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP(S)_PROXY / NO_PROXY as httpx (PTB's default transport) honours them; read per session."""
+    proxy = ForwardProxy()
+    proxy_url = await proxy.start()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy_url)
+    request = AiohttpRequest()
+    bot = make_bot("http://bot-api.invalid", request=request)  # only the proxy can reach it
+    try:
+        me = await bot.get_me()
+        assert me.username == "proxied_bot"
+        assert proxy.request_lines == [f"POST http://bot-api.invalid/bot{TOKEN}/getMe HTTP/1.1"]
+
+        await request.shutdown()  # a new session reads the environment again
+        monkeypatch.setenv("NO_PROXY", "bot-api.invalid")
+        with pytest.raises(NetworkError) as raised:
+            await bot.get_me()  # direct: the name does not resolve
+        assert len(proxy.request_lines) == 1
+        assert_no_token(raised.value)
+    finally:
+        await request.shutdown()
+        await proxy.stop()
