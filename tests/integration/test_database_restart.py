@@ -122,3 +122,25 @@ async def test_an_unreachable_server_fails_the_unit_of_work_at_the_connect_timeo
             writer.close()
         await server.wait_closed()
     assert POSTGRES_CONNECT_TIMEOUT_SECONDS <= 15
+
+
+async def test_sixteen_units_of_work_at_once_reuse_the_pools_connections(private_pg: PrivatePostgres) -> None:
+    """The default pool keeps enough connections for a burst of 16 (a bot with 16 updates in flight):
+    a second burst runs on the first one's connections instead of starting new Postgres backends."""
+    await private_pg.astart()
+    database = Database(private_pg.url)
+    burst = asyncio.Barrier(16)
+
+    async def one() -> int:
+        async with database.engine.connect() as connection:
+            pid = int(await connection.scalar(sa.text("SELECT pg_backend_pid()")))
+            await burst.wait()  # all 16 hold a connection at once
+            return pid
+
+    try:
+        first = set(await asyncio.gather(*(one() for _ in range(16))))
+        second = set(await asyncio.gather(*(one() for _ in range(16))))
+    finally:
+        await database.dispose()
+    assert len(first) == 16
+    assert second == first
