@@ -2,8 +2,9 @@
 
 The oracle (tests/unit/lemma_oracle.py) is the path the fast one replaces, written out on its own
 blank pipeline: one `nlp(word)` per word, the lemma of the single token (the word itself when the
-tokenizer splits it), the lexicon's corrections of context-free guesses ("casa" stays "casa"), and
-the lower-cased retry for capitalised words the tables leave alone.
+tokenizer splits it), the build's corrections of context-free guesses ("casa" stays "casa"; checked
+word by word in test_spacy_lemmatizer_lookup_file.py), and the lower-cased retry for capitalised
+words the tables leave alone.
 """
 
 from __future__ import annotations

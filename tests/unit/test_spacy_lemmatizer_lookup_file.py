@@ -2,8 +2,9 @@
 
 The oracle (tests/unit/lemma_oracle.py) is the lemmatisation SpacyLemmatizer did before the files:
 a blank pipeline with the lookup lemmatizer in this process, one `nlp(word)` per word (the word
-itself when the tokenizer splits it), the lexicon's corrections of context-free guesses, and the
-lower-cased retry for capitalised words the tables leave alone. The es, fr
+itself when the tokenizer splits it), the build's corrections of context-free guesses (checked
+word by word in `test_hand_checked_lemmas`), and the lower-cased retry for capitalised words the
+tables leave alone. The es, fr
 and de files are those of the default cache directory, built by this code if missing (the hash
 of `_build` is in their names, so an older build's file is never read); building from scratch,
 in the real child process, is exercised on Tagalog and Dutch in temporary directories and on
@@ -35,8 +36,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 INFLECTED = {
     "es": ["comían", "Comían", "COMÍAN", "casas", "Casas", "perros", "fuimos", "tengo", "hablaré", "niñas", "del"],
-    "fr": ["maisons", "Maisons", "étaient", "ÉTAIT", "allons", "yeux", "aujourd'hui", "l'eau", "c'est-à-dire",
-           "à-coups"],
+    "fr": [
+        "maisons",
+        "Maisons",
+        "étaient",
+        "ÉTAIT",
+        "allons",
+        "yeux",
+        "aujourd'hui",
+        "l'eau",
+        "c'est-à-dire",
+        "à-coups",
+    ],
     "de": ["Häuser", "HÄUSER", "häuser", "Haus", "ging", "Kinder", "Straße", "STRASSE", "z.B.", "usw.", "Hallo-Welt"],
 }
 PHRASES = ["la casa", "se comían", "les maisons", "die Häuser", "", " ", "  ", "a  b", "\tcomían\n", " Häuser "]
@@ -104,17 +115,39 @@ def test_file_lemmas_equal_the_blank_pipeline(cache_dir: Path, language: str) ->
 def test_hand_checked_lemmas(cache_dir: Path) -> None:
     lemmatizer = SpacyLemmatizer({}, cache_dir=cache_dir)
     assert lemmatizer.lemmatize_many(["comían", "Comían", "la casa", "zzxqwv"], "es") == [
-        "comer", "comer", "la casa", "zzxqwv"
+        "comer",
+        "comer",
+        "la casa",
+        "zzxqwv",
     ]
     # the lookup table's context-free guesses a learner would find absurd are corrected by the lexicon
-    typed = ["casa", "mesa", "casas", "mercado", "para", "como", "fue", "hablo", "libros", "redes"]
-    assert lemmatizer.lemmatize_many(typed, "es") == [
-        "casa", "mesa", "casa", "mercado", "para", "como", "ser", "hablar", "libro", "red"
-    ]  # fmt: skip
+    # (left: what it gives, right: what a learner typing the word alone expects) …
+    assert lemmas(lemmatizer, "es", {
+        "casa": "casa", "mesa": "mesa", "casas": "casa", "agua": "agua", "aguas": "agua", "amigo": "amigo",
+        "mercado": "mercado", "río": "río", "plantas": "planta", "redes": "red", "meses": "mes",
+        "para": "para", "como": "como", "sobre": "sobre", "entre": "entre", "nada": "nada", "primero": "primero",
+    })  # fmt: skip
+    assert lemmas(lemmatizer, "en", {"clothes": "clothes", "amazing": "amazing", "boxes": "box", "churches": "church"})
+    # … and the table's right guesses stay: verb forms, plurals of nouns it knows, ambiguous forms
+    assert lemmas(lemmatizer, "es", {
+        "comían": "comer", "fue": "ser", "hablo": "hablar", "hablas": "hablar", "tomas": "tomar", "quiere": "querer",
+        "años": "año", "libros": "libro", "amo": "amar", "acompañado": "acompañar",
+    })  # fmt: skip
+    assert lemmas(lemmatizer, "en", {
+        "going": "go", "said": "say", "words": "word", "years": "year", "men": "man", "lost": "lose",
+        "writes": "write", "unites": "unite", "dines": "dine", "breathes": "breathe", "used": "use", "saw": "see",
+    })  # fmt: skip
     assert lemmatizer.lemmatize("maisons", "fr") == "maison"
     assert lemmatizer.lemmatize("l'eau", "fr") == "l'eau"
     assert lemmatizer.lemmatize("Häuser", "de") == "Haus"
     assert lemmatizer.lemmatize("Haus", "de") == "Haus"
+
+
+def lemmas(lemmatizer: SpacyLemmatizer, language: str, expected: dict[str, str]) -> bool:
+    """Each word's lemma is the expected one (the mismatches are shown by the failing assert)."""
+    got = dict(zip(expected, lemmatizer.lemmatize_many(list(expected), language), strict=True))
+    assert got == expected
+    return True
 
 
 def test_one_file_per_language_named_by_the_versions(cache_dir: Path) -> None:
@@ -128,7 +161,8 @@ def test_one_file_per_language_named_by_the_versions(cache_dir: Path) -> None:
     with sqlite3.connect(cache_dir / f"es{suffix}") as connection:
         assert connection.execute("SELECT lemma FROM lemma WHERE word = 'comían'").fetchone() == ("comer",)
         assert dict(connection.execute("SELECT key, value FROM meta WHERE key IN ('format', 'language')")) == {
-            "format": build["format"], "language": "es"
+            "format": build["format"],
+            "language": "es",
         }
 
 

@@ -21,13 +21,16 @@ A language whose blank pipeline is not a plain lookup lemmatizer (Dutch has its 
 rules) gets a file with no lemmas and `unsupported` in `meta`: the caller keeps the spaCy pipeline.
 
 The lookup tables guess a word's lemma without context, and some guesses are wrong for a word a
-learner types on its own: Spanish "casa" → "casar", "mesa" → "mesar", "para" → "parir". Where
-spacy-lookups-data also has the language's `lemma_index` (the lemmas its rule lemmatizer knows, by
-part of speech) and stop words, a word is kept as its own lemma (`kept_as_is`) when
-- it is a stop word whose table lemma is not one ("para" → "parir"; but "fue" → "ser" stays), or
-- it is itself a known lemma ("casa", "mesa", "mercado"), or
-- it is the plural (-s, -es) of a known noun or adjective and the table's lemma is neither
-  ("casas" → "casa", not "casar").
+learner types on its own: Spanish "casa" → "casar", "agua" → "aguar", "para" → "parir",
+"primero" → "1". `Lexicon` corrects them where spacy-lookups-data also has the language's
+`lemma_index` (the lemmas its rule lemmatizer knows, by part of speech) and `lexeme_prob` (word
+frequencies): Spanish and English. A word keeps itself, or goes to its singular, when
+- it (or its -s / consonant + -es singular) is a known noun or adjective, the table's guess is
+  neither, and the noun is clearly the commoner word (≥ e× the guess's frequency): "casa",
+  "agua", "amigo", "casas" → "casa", "amazing", "clothes"; but "años" → "año", "hablas" →
+  "hablar", "amo" → "amar", "lost" → "lose" as before;
+- the guess is not a word at all ("primero" → "1");
+- it is one of the language's function words the table turns into verbs (`FUNCTION_WORDS`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import os
 import sqlite3
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,40 +96,112 @@ def table_of(nlp: Language) -> dict[str, Any]:
     return data
 
 
+# Prepositions, adverbs, numerals and the like that the Spanish table maps to verbs ("para" →
+# "parir", "sobre" → "sobrar", "nada" → "nadar"): kept as they are.
+FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "es": frozenset(
+        [
+            "acuerdo",
+            "adelante",
+            "además",
+            "ademas",
+            "apenas",
+            "arriba",
+            "así",
+            "bajo",
+            "cinco",
+            "como",
+            "demasiado",
+            "dos",
+            "embargo",
+            "encima",
+            "enfrente",
+            "entre",
+            "junto",
+            "largo",
+            "medio",
+            "mío",
+            "nada",
+            "para",
+            "primer",
+            "primero",
+            "respecto",
+            "salvo",
+            "segunda",
+            "segundo",
+            "sobre",
+            "supuesto",
+            "tarde",
+            "tercero",
+            "último",
+            "ultimo",
+            "uno",
+        ]
+    ),
+}
+# A plural in -es drops "es" after these endings of the singular (Spanish: any consonant, "red" →
+# "redes"; English: a sibilant, "box" → "boxes", where "unites" is not "unit" + "es").
+_ES_PLURAL_AFTER: dict[str, tuple[str, ...]] = {"en": ("s", "x", "z", "ch", "sh")}
+_UNKNOWN = -30.0  # the log-probability of a word missing from `lexeme_prob`
+_CLEARLY_COMMONER = 1.0  # log-probability margin: e (≈ 2.7) times as frequent
+_VOWELS = frozenset("aeiouáéíóúü")
+
+
 @dataclass(frozen=True)
 class Lexicon:
-    """What the language's data says beside its lookup table (empty where it has no lemma index)."""
+    """What the language's data says beside its lookup table (empty: no corrections)."""
 
-    known: frozenset[str] = frozenset()  # lemmas of every part of speech
     nominal: frozenset[str] = frozenset()  # noun and adjective lemmas
-    stop_words: frozenset[str] = frozenset()
+    probability: dict[str, float] = field(default_factory=dict)  # log-probabilities of words
+    function_words: frozenset[str] = frozenset()
+    es_plural_after: tuple[str, ...] | None = None  # None: after any consonant
 
     @classmethod
     def of(cls, nlp: Language) -> Lexicon:
-        from importlib.resources import files
-
-        path = files("spacy_lookups_data").joinpath("data", f"{nlp.lang}_lemma_index.json.gz")
-        if not path.is_file():
+        language = str(nlp.lang)
+        index = _lookup_data(f"{language}_lemma_index")
+        probability = _lookup_data(f"{language}_lexeme_prob")
+        if index is None or probability is None:
             return cls()
-        with path.open("rb") as raw, gzip.open(raw) as unzipped:
-            index: dict[str, list[str]] = json.load(unzipped)
-        known = frozenset(lemma for lemmas in index.values() for lemma in lemmas)
         nominal = frozenset([*index.get("noun", []), *index.get("adj", [])])
-        return cls(known, nominal, frozenset(nlp.Defaults.stop_words))
+        function_words = FUNCTION_WORDS.get(language, frozenset())
+        return cls(nominal, probability, function_words, _ES_PLURAL_AFTER.get(language))
 
     def lemma(self, word: str, guess: str) -> str:
         """The lemma of `word` whose table lemma is `guess` (see the module docstring)."""
-        if guess == word or not self.known:
+        if guess == word or not self.nominal:
             return guess
-        if word in self.stop_words:
-            return guess if guess in self.stop_words else word
-        if word in self.known:
+        if word in self.function_words or (word.isalpha() and not guess.isalpha()):
             return word
-        if guess not in self.nominal and word.endswith("s"):
-            for singular in (word[:-1], word[:-2] if word.endswith("es") else ""):
-                if singular in self.nominal:
-                    return singular
+        if guess in self.nominal:
+            return guess
+        for noun in self._nouns_of(word):
+            if self.probability.get(noun, _UNKNOWN) >= self.probability.get(guess, _UNKNOWN) + _CLEARLY_COMMONER:
+                return noun
         return guess
+
+    def _nouns_of(self, word: str) -> list[str]:
+        """`word` or its singular, where that is a known noun or adjective."""
+        forms = [word]
+        if word.endswith("s"):
+            forms.append(word[:-1])
+            singular = word[:-2]
+            if word.endswith("es") and len(singular) > 1:
+                after = self.es_plural_after
+                if singular.endswith(after) if after is not None else singular[-1] not in _VOWELS:
+                    forms.append(singular)
+        return [form for form in forms if form in self.nominal]
+
+
+def _lookup_data(name: str) -> Any:
+    """A table of spacy-lookups-data (`es_lemma_index` …) as JSON, or None when it has none."""
+    from importlib.resources import files
+
+    path = files("spacy_lookups_data").joinpath("data", f"{name}.json.gz")
+    if not path.is_file():
+        return None
+    with path.open("rb") as raw, gzip.open(raw) as unzipped:
+        return json.load(unzipped)
 
 
 def lemma_rows(nlp: Language, table: dict[str, Any], lexicon: Lexicon | None = None) -> Iterator[tuple[str, str]]:
