@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
+from core.outbound.postgres import database as database_module
 from core.outbound.postgres.database import POSTGRES_CONNECT_TIMEOUT_SECONDS, Database
 from core.outbound.postgres.migrate import upgrade_to_head
 from tests.private_services import PrivatePostgres
@@ -144,3 +145,21 @@ async def test_sixteen_units_of_work_at_once_reuse_the_pools_connections(private
         await database.dispose()
     assert len(first) == 16
     assert second == first
+
+
+async def test_a_statement_that_never_ends_fails_at_the_command_timeout(
+    private_pg: PrivatePostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement held up on an open connection (here: a sleep; in life: a server gone silent) fails
+    at the command timeout, and the connection's next statement works."""
+    monkeypatch.setattr(database_module, "POSTGRES_COMMAND_TIMEOUT_SECONDS", 0.5)
+    await private_pg.astart()
+    database = Database(private_pg.url, pool_size=1, max_overflow=0)
+    try:
+        with pytest.raises(TimeoutError):
+            async with database.engine.connect() as connection:
+                await connection.execute(sa.text("SELECT pg_sleep(30)"))
+        async with database.engine.connect() as connection:
+            assert await connection.scalar(sa.text("SELECT 1")) == 1
+    finally:
+        await database.dispose()

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from core.config import Settings
+from core.outbound.postgres.database import POOL_OVERFLOW, POOL_SIZE
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = set(Settings.model_fields)
@@ -107,6 +108,14 @@ def test_backing_services(services: dict[str, Any]) -> None:
     assert "healthcheck" in redis and "healthcheck" in minio
     assert environment(minio)["MINIO_ROOT_USER"].startswith("${STORAGE_ACCESS_KEY")
     assert environment(minio)["MINIO_ROOT_PASSWORD"].startswith("${STORAGE_SECRET_KEY")
+
+
+def test_postgres_takes_the_connections_of_the_bot_and_five_workers(services: dict[str, Any]) -> None:
+    command = " ".join(services["postgres"]["command"])
+    [limit] = re.findall(r"max_connections=(\d+)", command)
+    per_process = POOL_SIZE + POOL_OVERFLOW
+    long_running = [name for name in APP_SERVICES if name != "migrate"]  # the telegram bot and one worker
+    assert int(limit) >= per_process * (len(long_running) + 4) + 10  # --scale worker=5, and psql/migrate
 
 
 def test_dockerfile_builds_the_locked_runtime_environment() -> None:

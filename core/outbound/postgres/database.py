@@ -19,9 +19,15 @@ from core.outbound.postgres.unit_of_work import SqlUnitOfWork
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # How long a new Postgres connection may take, handshake included (asyncpg's own default is 60 s):
-# with the server unreachable (a dropped route, a firewall that drops packets) the learner's update
-# gets its apology after this, not after a minute.
+# with the server unreachable (a dropped route, a firewall that drops packets) an update that needs
+# a new connection gets its apology after this, not after a minute.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10.0
+# How long one statement may run on a connection already open (asyncpg has no limit by default): a
+# connection whose server went silent mid-way fails then instead of holding its update forever. No
+# statement of the app comes near it (a 50,000-row pack import is one COPY of < 1 s).
+POSTGRES_COMMAND_TIMEOUT_SECONDS = 60.0
+POOL_SIZE = 20  # connections a process keeps open (see `Database`)
+POOL_OVERFLOW = 10  # more, opened in a burst and closed when they come back
 
 
 class Database:
@@ -31,15 +37,16 @@ class Database:
     burst, closing those when they come back: at 16 updates in flight a pool of 10 opened and
     closed a connection every dozen updates (each a Postgres backend started, ≈ 4 ms of the bot's
     CPU, the statement cache cold), 20–25 % of the bot's CPU per review press
-    (bench/telegram_updates.py).
+    (bench/telegram_updates.py). Up to 30 a process: Postgres' `max_connections` must cover every
+    process (docker-compose.yml sets 200: the bot and up to 5 workers).
     """
 
     def __init__(
         self,
         url: str,
         *,
-        pool_size: int = 20,
-        max_overflow: int = 10,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = POOL_OVERFLOW,
         echo: bool = False,
         connect_timeout: float = POSTGRES_CONNECT_TIMEOUT_SECONDS,
     ) -> None:
@@ -85,7 +92,11 @@ class Database:
 def _postgres_connect_args(url: str, connect_timeout: float) -> dict[str, object]:
     server_settings = {"jit": "off", "application_name": "langlearn"}
     if make_url(url).get_driver_name() == "asyncpg":
-        return {"server_settings": server_settings, "timeout": connect_timeout}
+        return {
+            "server_settings": server_settings,
+            "timeout": connect_timeout,
+            "command_timeout": POSTGRES_COMMAND_TIMEOUT_SECONDS,
+        }
     return {"connect_timeout": max(1, round(connect_timeout))}  # psycopg: whole seconds, libpq's option
 
 
@@ -105,8 +116,8 @@ def ensure_sqlite_directory(url: str | URL) -> None:
 def create_engine(
     url: str,
     *,
-    pool_size: int = 20,
-    max_overflow: int = 10,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = POOL_OVERFLOW,
     echo: bool = False,
     connect_timeout: float = POSTGRES_CONNECT_TIMEOUT_SECONDS,
 ) -> AsyncEngine:
