@@ -12,10 +12,11 @@ contract (`telegram.request.BaseRequest`):
   bound getting a connection, `read_timeout` each wait for response bytes. aiohttp has no per-write
   timeout: an upload (files) is bounded as a whole by pool + connect + write + read
   (`media_write_timeout` for the write part unless `write_timeout` is passed);
-- proxies from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY) are used as httpx
-  uses them, looked up once per session and host: aiohttp's own `trust_env` looks them up, and reads
-  `~/.netrc`, on two worker threads for every request (≈ 0.15 ms of CPU a call, a third of the
-  call), and httpx reads no `.netrc` either;
+- proxies from the environment as httpx (PTB's default) takes them: HTTPS_PROXY / HTTP_PROXY for
+  the URL's scheme, else ALL_PROXY, unless NO_PROXY names the host; credentials in the proxy URL.
+  Only `http://` proxies (aiohttp's kind); another kind (socks, https) is reported and not used.
+  Looked up once per session and host (`env_proxy`), not per call: aiohttp's own `trust_env` did
+  it, and read `~/.netrc`, on two worker threads for every call (≈ 0.15 ms of CPU, a third of it);
 - parameters are form-encoded (`json_parameters`), uploads are multipart with each file's name and
   MIME type, as HTTPXRequest sends them;
 - errors as HTTPXRequest raises them: a timeout → `telegram.error.TimedOut`, any other transport
@@ -30,18 +31,18 @@ OK"`), the token already replaced by `***`.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import urllib.parse
+import urllib.request
 from typing import Any
 
 import aiohttp
-from aiohttp.helpers import get_env_proxy_for_url
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
-from yarl import URL
 
 __all__ = ["AiohttpRequest"]
 
@@ -76,6 +77,32 @@ def redact(text: str, url: str, *, url_as: str = "<Bot API URL>", hidden_as: str
             if form:
                 text = text.replace(form, hidden_as)
     return text
+
+
+def env_proxy(url: str) -> tuple[str | None, dict[str, str] | None]:
+    """The `http://` proxy the environment names for `url`, and its Proxy-Authorization header; (None, None): direct.
+
+    HTTPS_PROXY / HTTP_PROXY for the URL's scheme, else ALL_PROXY (upper or lower case); none when
+    NO_PROXY names the host. The proxy's URL is never logged (it may hold a password).
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if host and urllib.request.proxy_bypass(host):
+        return None, None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy:
+        return None, None
+    named = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if named.scheme != "http" or not named.hostname:
+        logger.warning("the environment's %s proxy for the Bot API is not an http:// proxy: not used", named.scheme)
+        return None, None
+    headers = None
+    if named.username is not None:
+        user = f"{urllib.parse.unquote(named.username)}:{urllib.parse.unquote(named.password or '')}"
+        headers = {"Proxy-Authorization": "Basic " + base64.b64encode(user.encode()).decode("ascii")}
+    address = f"[{named.hostname}]" if ":" in named.hostname else named.hostname
+    return f"http://{address}:{named.port or 80}", headers
 
 
 class AiohttpRequest(BaseRequest):
@@ -116,7 +143,7 @@ class AiohttpRequest(BaseRequest):
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
-        self._proxies: dict[tuple[str, str], tuple[URL | None, aiohttp.BasicAuth | None]] = {}
+        self._proxies: dict[tuple[str, str], tuple[str | None, dict[str, str] | None]] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -149,16 +176,13 @@ class AiohttpRequest(BaseRequest):
             self._proxies.clear()  # a new session reads the environment again
         return session
 
-    def _proxy(self, url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
-        """The proxy (and its credentials) the environment names for `url`'s scheme and host; None: direct."""
-        target = URL(url)
-        key = (target.scheme, target.host or "")
+    def _proxy(self, url: str) -> tuple[str | None, dict[str, str] | None]:
+        """`env_proxy(url)`, remembered per scheme and host for the session."""
+        parts = urllib.parse.urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
         found = self._proxies.get(key)
         if found is None:
-            try:
-                found = get_env_proxy_for_url(target)
-            except LookupError:  # no proxy for this scheme, or NO_PROXY names the host
-                found = (None, None)
+            found = env_proxy(url)
             self._proxies[key] = found
         return found
 
@@ -226,11 +250,11 @@ class AiohttpRequest(BaseRequest):
                     data = urllib.parse.urlencode(parameters).encode()
                     headers = _FORM
 
-        proxy, proxy_auth = self._proxy(url)
+        proxy, proxy_headers = self._proxy(url)
         failure: NetworkError
         try:
             async with session.request(
-                method, url, data=data, headers=headers, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth
+                method, url, data=data, headers=headers, timeout=timeout, proxy=proxy, proxy_headers=proxy_headers
             ) as response:
                 body = await response.read()
             if logger.isEnabledFor(logging.DEBUG):  # httpx's request line, with the token's place as ***

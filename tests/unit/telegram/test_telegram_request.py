@@ -6,6 +6,7 @@ environment's proxy (HTTP_PROXY, NO_PROXY) used as httpx uses it."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import traceback
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from aiohttp import BodyPartReader, web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from bots.telegram.request import AiohttpRequest, redact
+from bots.telegram.request import AiohttpRequest, env_proxy, redact
 from tests.servers._base import LocalServer
 from tests.servers.telegram_server import TOKEN, BotApiServer
 
@@ -249,7 +250,7 @@ class ForwardProxy:
 
 
 async def test_the_environment_proxy_is_used_unless_no_proxy_names_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HTTP(S)_PROXY / NO_PROXY as httpx (PTB's default transport) honours them; read per session."""
+    """HTTP(S)_PROXY, ALL_PROXY and NO_PROXY as httpx (PTB's default transport) honours them; read per session."""
     proxy = ForwardProxy()
     proxy_url = await proxy.start()
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
@@ -263,11 +264,31 @@ async def test_the_environment_proxy_is_used_unless_no_proxy_names_the_host(monk
         assert proxy.request_lines == [f"POST http://bot-api.invalid/bot{TOKEN}/getMe HTTP/1.1"]
 
         await request.shutdown()  # a new session reads the environment again
+        monkeypatch.delenv("HTTP_PROXY")
+        monkeypatch.setenv("ALL_PROXY", proxy_url)  # for every scheme without its own
+        assert (await bot.get_me()).username == "proxied_bot"
+        assert len(proxy.request_lines) == 2
+
+        await request.shutdown()
         monkeypatch.setenv("NO_PROXY", "bot-api.invalid")
         with pytest.raises(NetworkError) as raised:
             await bot.get_me()  # direct: the name does not resolve
-        assert len(proxy.request_lines) == 1
+        assert len(proxy.request_lines) == 2
         assert_no_token(raised.value)
     finally:
         await request.shutdown()
         await proxy.stop()
+
+
+def test_env_proxy_takes_credentials_and_refuses_other_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "")
+    assert env_proxy("https://api.telegram.org/botX/getMe") == (None, None)
+    monkeypatch.setenv("HTTPS_PROXY", "http://ana:p%40ss@proxy.internal:3128")
+    proxy, headers = env_proxy("https://api.telegram.org/botX/getMe")
+    assert proxy == "http://proxy.internal:3128"
+    assert headers == {"Proxy-Authorization": "Basic " + base64.b64encode(b"ana:p@ss").decode()}
+    assert env_proxy("http://api.telegram.org/botX/getMe") == (None, None)  # no HTTP_PROXY, no ALL_PROXY
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy.internal:1080")
+    assert env_proxy("https://api.telegram.org/botX/getMe") == (None, None)
