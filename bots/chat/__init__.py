@@ -19,7 +19,10 @@ How an adapter builds Events
 - Files: `kind=FILE`, `attachment=Attachment(filename, content, mime_type)`, `text` = the caption,
   with `command`/`args` parsed from the caption (`/pack_import <slug>`).
 - Voice notes: `kind=VOICE`, `attachment=Attachment(filename, content, mime_type, duration_s)`;
-  pass the platform's duration when it has one (the chat layer refuses notes over 60 s).
+  pass the platform's duration when it has one (the chat layer refuses notes over 60 s). A
+  platform that describes the note before it is downloaded passes `size` and a `fetch` coroutine
+  instead of `content` (with the MIME type): the chat layer calls `await attachment.read()` only
+  when it uses the audio.
 
 How an adapter renders Replies
 ------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -16,10 +17,32 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True)
 class Attachment:
+    """A file or voice note. Its bytes are either in `content`, or fetched on demand by `read()`.
+
+    An adapter whose platform says what a file is (type, size, duration) without sending it passes
+    `fetch` instead of the bytes, so a voice note the chat layer only answers ("voice answers are not
+    configured") is never downloaded; `size` is then the platform's byte count.
+    """
+
     filename: str
-    content: bytes
+    content: bytes = b""
     mime_type: str | None = None
     duration_s: float | None = None  # voice notes
+    size: int | None = None  # bytes, as the platform tells it (known before any download)
+    fetch: Callable[[], Awaitable[bytes]] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        """No bytes at all: nothing in `content` and nothing to fetch (or a platform size of 0)."""
+        if self.content:
+            return False
+        return self.fetch is None or self.size == 0
+
+    async def read(self) -> bytes:
+        """The bytes: `content`, or what `fetch` downloads (the caller keeps them; each call fetches)."""
+        if self.content or self.fetch is None:
+            return self.content
+        return await self.fetch()
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def voice_problem(turn: Turn) -> str:
     duration = attachment.duration_s if attachment is not None else None
     if duration is not None and math.isnan(duration):
         duration = None  # unknown; the platform could not tell
-    if attachment is None or not attachment.content or (duration is not None and duration <= 0):
+    if attachment is None or attachment.empty or (duration is not None and duration <= 0):
         return "That voice note is empty: hold the microphone button, speak, then release."
     if duration is not None and duration > MAX_VOICE_SECONDS:
         return f"That voice note is too long: voice answers are at most {MAX_VOICE_SECONDS} seconds."

@@ -70,6 +70,10 @@ class TelegramStartError(Exception):
         self.usage = usage
 
 
+class TelegramDownloadRefused(Exception):
+    """Telegram refused to hand over a file (over its 20 MB download limit)."""
+
+
 def admin_policy(settings: Settings) -> AdminPolicy:
     """Admins from ADMIN_USER_IDS, admin chats from TELEGRAM_ADMIN_CHAT_IDS."""
     return AdminPolicy(
@@ -118,9 +122,7 @@ class TelegramBot:
         # Background results (job status lines, voice messages) go out through the bot's own Bot.
         self.messenger = TelegramMessenger(self.application.bot)
         self._admins = admin_policy(settings)
-        self._chat = ChatApp(
-            services, self._admins, clock=clock, messengers={self.messenger.platform: self.messenger}
-        )
+        self._chat = ChatApp(services, self._admins, clock=clock, messengers={self.messenger.platform: self.messenger})
         self._sender = Sender(self.application.bot)
         self._poll_timeout = poll_timeout
         self._poller: Poller | None = None
@@ -333,8 +335,12 @@ class TelegramBot:
         incoming = self._without_unwanted_file(incoming)
         if incoming.refusal is not None:
             return [Reply(text=incoming.refusal)]
+        event = incoming.event
+        if incoming.download is not None and event.kind == EventKind.VOICE and incoming.download.mime_type:
+            # Described, not downloaded: the chat layer reads the audio only if it uses it.
+            event = dataclasses.replace(event, attachment=self._lazy_attachment(incoming.download))
+            return await self._chat.handle(event)
         async with self._typing(incoming.chat_id):
-            event = incoming.event
             if incoming.download is not None:
                 try:
                     attachment = await self._download(incoming.download)
@@ -353,8 +359,8 @@ class TelegramBot:
         refused /pack_import) gets the same answer without its bytes ever being downloaded, and
         without the 20 MB refusal, which only matters to a file we would have read.
 
-        Voice notes are still downloaded: the chat layer's answer to one reads its bytes (an empty
-        one is refused as such).
+        Voice notes are not downloaded here either: they reach the chat layer described (size,
+        duration, MIME type) with a `fetch` for their bytes (`_lazy_attachment`).
         """
         event = incoming.event
         has_file = incoming.download is not None or incoming.refusal == TOO_BIG
@@ -369,6 +375,23 @@ class TelegramBot:
             return incoming
         refusal = None if incoming.refusal == TOO_BIG else incoming.refusal
         return dataclasses.replace(incoming, download=None, refusal=refusal)
+
+    def _lazy_attachment(self, download: Download) -> Attachment:
+        """A voice note as Telegram describes it; `read()` downloads it (raises on a refused download)."""
+
+        async def fetch() -> bytes:
+            attachment = await self._download(download)
+            if attachment is None:
+                raise TelegramDownloadRefused(download.filename)
+            return attachment.content
+
+        return Attachment(
+            filename=download.filename,
+            mime_type=download.mime_type,
+            duration_s=download.duration_s,
+            size=download.size,
+            fetch=fetch,
+        )
 
     async def _download(self, download: Download) -> Attachment | None:
         """The file's bytes (getFile + download); None when Telegram says it is too big."""
@@ -416,4 +439,3 @@ def _default_rate_limiter() -> BaseRateLimiter[Any]:
             usage=False,
         ) from None
     return TelegramRateLimiter()
-

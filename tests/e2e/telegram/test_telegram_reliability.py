@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from bots.chat.events import Event
+from bots.chat.replies import Reply
 from tests.e2e.telegram.harness import ANA, BEN, FRONT_HINT, Telegram, texts
 
 
@@ -106,14 +110,30 @@ async def test_a_pack_deep_link_offers_the_pack(tg: Telegram) -> None:
     assert "Add to my words" in sent[-1].labels
 
 
-async def test_a_voice_note_is_downloaded_and_answered(tg: Telegram) -> None:
+async def test_a_voice_note_is_answered_without_downloading_it(tg: Telegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chat layer gets the note described (size, duration, type) with a fetch for its bytes: one it
+    only answers is never downloaded; reading it downloads exactly the bytes the learner sent."""
     await tg.onboard()
-    before = tg.server.counts["getFile"]
-    sent = await tg.deliver(tg.server.send_voice(ANA, b"OggS\x00\x02" + b"\x00" * 200, duration=3))
+    seen: list[Event] = []
+    handle = tg.bot._chat.handle
+
+    async def recording(event: Event) -> list[Reply]:
+        seen.append(event)
+        return await handle(event)
+
+    monkeypatch.setattr(tg.bot._chat, "handle", recording)
+    audio = b"OggS\x00\x02" + bytes(range(200))
+    before = tg.server.counts["getFile"], tg.server.counts["download"]
+    sent = await tg.deliver(tg.server.send_voice(ANA, audio, duration=3))
     assert texts(sent) == [
         "Voice answers are not configured: set DEEPGRAM_API_KEY to enable them. Type your answer instead."
     ]
-    assert tg.server.counts["getFile"] == before + 1 and tg.server.counts["download"] >= 1
+    assert (tg.server.counts["getFile"], tg.server.counts["download"]) == before
+    [event] = seen
+    assert event.attachment is not None
+    assert (event.attachment.size, event.attachment.duration_s, event.attachment.mime_type) == (206, 3, "audio/ogg")
+    assert await event.attachment.read() == audio
+    assert tg.server.counts["getFile"] == before[0] + 1
     assert (await tg.deliver(tg.server.send_voice(ANA, b"OggS" + b"\x00" * 10, duration=75)))[0].text == (
         "That voice note is too long: voice answers are at most 60 seconds."
     )
