@@ -20,6 +20,7 @@ from core.domain.models import ConversationState, DueCard, Rating, ReviewMode, R
 from core.domain.services.review import StateAfterReview
 
 REVIEW = "review"
+LISTENED = "listened"  # a voice message of the card on screen was sent below it
 SESSION_OVER = "This review session is over — send /review to start a new one."
 ALREADY_REVIEWED = "This card was already reviewed."
 CARD_GONE = "That card's word was removed from your words."
@@ -58,6 +59,7 @@ def _showing(data: dict[str, Any], card: DueCard) -> dict[str, Any]:
         "answer_language": card.answer_language,
         "target_language": card.target_language,
         "shown": False,
+        LISTENED: False,
     }
 
 
@@ -161,13 +163,18 @@ async def button_rate(turn: Turn) -> list[Reply]:
     except NotFound:
         return await _card_gone(turn, data)
     rated = render.rated(_sides(data), rating, outcome.interval)
-    return [render.then(rated, await _after(turn, data, outcome, next_card), edit=True)]
+    after = await _after(turn, data, outcome, next_card)
+    if data.get(LISTENED):  # a voice message came below the card: the session goes on under it
+        return [rated, after]
+    return [render.then(rated, after, edit=True)]
 
 
 async def button_listen(turn: Turn) -> list[Reply]:
     """Listen: the card's word in the language learnt, as a voice message (the session does not move).
 
-    Recognition cards read their front; production cards read their answer, once it is shown.
+    Recognition cards read their front; production cards read their answer, once it is shown. The
+    voice message comes below the card, so the rating that follows leaves the card with its outcome
+    and sends the next card as a new message under the voice (not edited into the card above it).
     """
     assert turn.payload is not None
     data = turn.state.data
@@ -181,11 +188,13 @@ async def button_listen(turn: Turn) -> list[Reply]:
         recognition, language = data.get("answer_language") != pair.target, pair.target
     else:
         language = str(data["target_language"])
-    if recognition:
-        return await background.speak(turn, str(data.get("front", "")), language, pressed=True)
-    if not data.get("shown"):
+    if not recognition and not data.get("shown"):
         raise ChatNotice("Answer first: Listen reads the answer of this card.")
-    return await background.speak(turn, str(data.get("back", "")), language, pressed=True)
+    text = str(data.get("front" if recognition else "back", ""))
+    replies = await background.speak(turn, text, language, pressed=True)
+    if not data.get(LISTENED):  # the voice message lands below the card: the next card will follow it
+        await turn.set_flow(REVIEW, {**data, LISTENED: True})
+    return replies
 
 
 async def text_in_review(turn: Turn) -> list[Reply]:

@@ -284,6 +284,25 @@ async def test_listen_button_on_a_card_reads_its_word() -> None:
     assert texts(await world.chat.send("to eat"))[0].startswith("✓ Correct")
 
 
+async def test_after_listen_the_next_card_comes_below_the_voice_message() -> None:
+    """Editing the card into the next one would leave the session above the voice message: after a
+    Listen, the rating edits the card into its outcome and the next card is a new message; the card
+    after that is edited in place again."""
+    world = await onboarded()
+    await world.chat.send("/add comer = to eat\nbeber = to drink\nagua = water")
+    await world.chat.send("/review")
+    await world.chat.press("Listen")
+    await world.chat.press("Show answer")
+    outcome, next_card = await world.chat.press("Good · 10m")
+    assert outcome.edit and outcome.buttons == [] and "Good · next in" in outcome.text
+    assert not next_card.edit and labels([next_card]) == ["Show answer", "Listen"]
+    assert "In English?" in next_card.text and "Good · next in" not in next_card.text
+
+    await world.chat.press("Show answer")
+    [moved] = await world.chat.press("Good · 10m")  # no Listen on this card: edited into the next one
+    assert moved.edit and "Good · next in" in moved.text and "In English?" in moved.text
+
+
 async def test_listen_on_a_production_card_reads_the_answer_once_shown() -> None:
     world = await onboarded()
     await world.chat.send("/settings directions production")
@@ -308,9 +327,7 @@ async def test_listen_is_not_offered_when_speech_is_not_configured() -> None:
 
 async def test_jobs_lists_recent_jobs_and_their_state() -> None:
     world = await onboarded()
-    assert texts(await world.chat.send("/jobs")) == [
-        "You have no background jobs yet. Try /article or /listen <text>."
-    ]
+    assert texts(await world.chat.send("/jobs")) == ["You have no background jobs yet. Try /article or /listen <text>."]
     await world.chat.send("/article el mercado")
     await world.run_jobs()
     world.clock.advance(minutes=5)
