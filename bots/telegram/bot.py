@@ -115,7 +115,7 @@ class TelegramBot:
             .request(AiohttpRequest())  # PTB's httpx transport costs ~2 ms CPU a call (bots/telegram/request.py)
             .get_updates_request(AiohttpRequest(connection_pool_size=2))  # a long poll reads poll timeout + 5 s
         )
-        limiter = _default_rate_limiter() if rate_limiter == "default" else rate_limiter
+        limiter = _default_rate_limiter(self._token, settings.REDIS_URL) if rate_limiter == "default" else rate_limiter
         if limiter is not None:
             builder = builder.rate_limiter(limiter)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
@@ -429,13 +429,7 @@ class TelegramBot:
             await asyncio.sleep(TYPING_EVERY_S)
 
 
-def _default_rate_limiter() -> BaseRateLimiter[Any]:
-    try:
-        from bots.telegram.ratelimit import TelegramRateLimiter
-    except ImportError as exc:  # the limiter is written by another change; say so rather than crash oddly
-        raise TelegramStartError(
-            f"bots.telegram.ratelimit.TelegramRateLimiter is not available ({exc}); "
-            "pass rate_limiter=None to run without Telegram's sending limits",
-            usage=False,
-        ) from None
-    return TelegramRateLimiter()
+def _default_rate_limiter(token: str, redis_url: str | None) -> BaseRateLimiter[Any]:
+    from bots.telegram.ratelimit import limiter_for
+
+    return limiter_for(token, redis_url)

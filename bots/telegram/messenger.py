@@ -149,8 +149,10 @@ class TelegramMessenger:
             description = exc.message.lower()
             if any(reason in description for reason in _GONE):
                 raise RecipientUnavailable(PLATFORM, address.chat_id) from None
-            if "not modified" in description or "message to edit not found" in description or "can't be edited" in (
-                description
+            if (
+                "not modified" in description
+                or "message to edit not found" in description
+                or "can't be edited" in (description)
             ):
                 raise _EditRefused(exc.message) from None
             raise ProviderUnavailable(PROVIDER, _reason(exc)) from None
@@ -198,14 +200,14 @@ def build_telegram_messenger(settings: Settings) -> tuple[TelegramMessenger, Cal
     """
     from telegram.ext import ExtBot
 
-    from bots.telegram.ratelimit import TelegramRateLimiter
+    from bots.telegram.ratelimit import limiter_for
     from bots.telegram.request import AiohttpRequest
 
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value().strip() if settings.TELEGRAM_BOT_TOKEN else ""
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set: the worker cannot deliver to Telegram")
     root = settings.TELEGRAM_API_BASE_URL.rstrip("/")
-    limiter: Any = TelegramRateLimiter()
+    limiter: Any = limiter_for(token, settings.REDIS_URL)  # shared with the bot's process through Redis
     bot: ExtBot[Any] = ExtBot(
         token,
         base_url=f"{root}/bot",

@@ -26,7 +26,9 @@ Only message-sending methods are paced (`RATE_LIMITED_METHODS`); `getUpdates`, `
 `getFile`, `answerCallbackQuery`, `sendChatAction`, `setMyCommands`, webhooks and the like go
 straight through. Only `RetryAfter` is retried, after its `retry_after`, at most `max_retries`
 times (or the `rate_limit_args` a call passes); then it is raised. Every other error propagates
-at once. State lives in one asyncio event loop: use one limiter per bot.
+at once. State lives in one asyncio event loop: use one limiter per bot and process. With
+`shared` (bots/telegram/shared_limits.py: Redis), the overall and group limits also hold across
+every process sending as the bot (the bot and its workers).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
+
+from bots.telegram.shared_limits import SharedWindows
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +152,7 @@ class _Chat:
     """What the limiter knows of one chat; requests to it go one at a time under `lock`."""
 
     group: _Window | None  # None for a private chat
+    key: int | str = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     users: int = 0  # requests holding or waiting for the lock
     tat: float = -math.inf  # private chats: GCRA's theoretical arrival time of the next message
@@ -173,6 +178,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         max_retries: int = 3,
         clock: Callable[[], float] | None = None,
         sleep: _Sleep = asyncio.sleep,
+        shared: SharedWindows | None = None,
     ) -> None:
         if overall_per_s < 1 or private_per_s <= 0 or private_burst < 1 or group_per_window < 1 or group_window_s <= 0:
             raise ValueError("every limit must be positive")
@@ -185,16 +191,20 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._group_per_window = group_per_window
         self._group_window_s = group_window_s
         self._max_retries = max_retries
+        self._overall_per_s = overall_per_s
         self._overall = _Window(overall_per_s, 1.0, self._clock, sleep)
         self._chats: dict[int | str, _Chat] = {}
         self._sweep_above = _SWEEP_THRESHOLD
+        self._shared = shared
 
     async def initialize(self) -> None:
         """Nothing to set up: state is made on first use."""
 
     async def shutdown(self) -> None:
-        """Forget every chat's state."""
+        """Forget every chat's state (and close the shared windows' connection)."""
         self._chats.clear()
+        if self._shared is not None:
+            await self._shared.aclose()
 
     async def process_request(
         self,
@@ -279,6 +289,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                 chat.group.give_back()
             raise
         try:
+            if self._shared is not None:  # the bot's other processes count too
+                if chat is not None and chat.group is not None:
+                    await self._shared.acquire(f"chat:{chat.key}", self._group_per_window, self._group_window_s)
+                await self._shared.acquire("all", self._overall_per_s, 1.0)
             return await callback(*args, **kwargs)
         finally:
             self._overall.release()
@@ -303,7 +317,7 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             window = None
             if isinstance(key, str) or key < 0:  # groups, supergroups and channels
                 window = _Window(self._group_per_window, self._group_window_s, self._clock, self._sleep)
-            chat = self._chats[key] = _Chat(group=window)
+            chat = self._chats[key] = _Chat(group=window, key=key)
         return chat
 
     def _sweep(self) -> None:
@@ -338,3 +352,15 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def limiter_for(token: str, redis_url: str | None) -> TelegramRateLimiter:
+    """The limiter of a process sending as the bot `token`.
+
+    With `redis_url`, its overall and group limits are shared in Redis: the bot and its workers then
+    stay under Telegram's limits together.
+    """
+    from bots.telegram.shared_limits import RedisWindows, bot_namespace
+
+    shared = RedisWindows(redis_url, bot_namespace(token)) if redis_url else None
+    return TelegramRateLimiter(shared=shared)

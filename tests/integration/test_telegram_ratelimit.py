@@ -8,6 +8,9 @@ would never have throttled the bot. Timing is measured by bench/telegram_ratelim
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,6 +18,7 @@ from telegram.error import RetryAfter
 from telegram.ext import ApplicationBuilder, ExtBot
 
 from bots.telegram.ratelimit import TelegramRateLimiter
+from bots.telegram.shared_limits import RedisWindows, bot_namespace
 from tests.servers.telegram_limits import TelegramLimits
 from tests.servers.telegram_server import TOKEN, BotApiServer
 
@@ -120,3 +124,52 @@ async def test_a_429_that_persists_past_max_retries_is_raised(server: BotApiServ
             await bot.send_message(7, "never")
     assert server.texts(7) == []
     assert server.counts["sendMessage"] == 2
+
+
+# --- shared by the bot's processes (bots/telegram/shared_limits.py) ----------------------------
+
+SHARED_REDIS_URL = os.environ.get("TEST_SHARED_LIMITS_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+async def two_processes_send(server: BotApiServer, limiters: tuple[TelegramRateLimiter, TelegramRateLimiter]) -> None:
+    """60 messages to 60 chats at once, half through each bot (as the bot and a worker would send)."""
+    users = range(2001, 2061)
+    users_who_wrote(server, users)
+    async with bot_for(server, limiters[0]) as first, bot_for(server, limiters[1]) as second:
+        sent = await asyncio.gather(
+            *(first.send_message(user, "from the bot") for user in users[:30]),
+            *(second.send_message(user, "from a worker") for user in users[30:]),
+        )
+    assert len(sent) == 60 and all(len(server.texts(user)) == 1 for user in users)
+
+
+async def test_two_processes_each_under_the_limit_together_exceed_it(server: BotApiServer) -> None:
+    """The control: each limiter alone keeps 30/s, so two of them send 60 in the first second."""
+    await two_processes_send(server, (TelegramRateLimiter(), TelegramRateLimiter()))
+    assert limits_of(server).exceeded >= 10
+
+
+async def test_limiters_sharing_redis_keep_the_bots_overall_limit_together(server: BotApiServer) -> None:
+    namespace = f"test:{uuid.uuid4().hex}"
+    shared = (RedisWindows(SHARED_REDIS_URL, namespace), RedisWindows(SHARED_REDIS_URL, namespace))
+    await two_processes_send(server, (TelegramRateLimiter(shared=shared[0]), TelegramRateLimiter(shared=shared[1])))
+    assert limits_of(server).exceeded == 0 and server.errors[429] == 0
+
+
+async def test_with_redis_unreachable_the_process_limits_still_hold_and_messages_go(
+    server: BotApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    users = range(3001, 3011)
+    users_who_wrote(server, users)
+    limiter = TelegramRateLimiter(shared=RedisWindows("redis://127.0.0.1:1/0", "test:down"))
+    with caplog.at_level(logging.WARNING, logger="bots.telegram.shared_limits"):
+        async with bot_for(server, limiter) as bot:
+            await asyncio.gather(*(bot.send_message(user, "still here") for user in users))
+    assert all(server.texts(user) == ["still here"] for user in users)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bots.telegram.shared_limits"]
+    assert warnings == ["Telegram limits are per process for now: Redis is unreachable (ConnectionError)"]
+
+
+def test_the_redis_namespace_is_the_bots_public_id_never_its_secret() -> None:
+    assert bot_namespace("123456:AAE-secret_part") == "langlearn:telegram-limits:123456"
+    assert "secret" not in bot_namespace("not-a-token-secret")
