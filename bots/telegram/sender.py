@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ChatAction, ParseMode
@@ -39,6 +40,10 @@ from bots.telegram.render import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Set by the webhook server around one update: a dict the update's callback answer goes into (to be
+# sent as the webhook's response) instead of a Bot API call. None: polling, answer by a call.
+WEBHOOK_REPLY: ContextVar[dict[str, Any] | None] = ContextVar("telegram_webhook_reply", default=None)
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -164,7 +169,17 @@ class Sender:
             logger.debug("chat action %s in %s failed: %s", action, chat_id, exc)
 
     async def answer_callback(self, query_id: str, notice: str | None) -> None:
-        """Stop the button's spinner, with the toast when there is one."""
+        """Stop the button's spinner, with the toast when there is one.
+
+        In webhook mode the answer rides on the webhook's HTTP response (`WEBHOOK_REPLY`): one Bot
+        API call fewer per press; Telegram makes it once the update is handled, as we would.
+        """
+        reply = WEBHOOK_REPLY.get()
+        if reply is not None and not reply:
+            reply.update({"method": "answerCallbackQuery", "callback_query_id": query_id})
+            if notice:
+                reply["text"] = notice
+            return
         try:
             await self._call(0, lambda _chat: self._bot.answer_callback_query(query_id, text=notice or None))
         except TelegramError as exc:  # too late (over ~15 s) or already answered: nothing to do

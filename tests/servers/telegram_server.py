@@ -27,7 +27,8 @@ Driving it: `send_text` / `send_document` / `send_voice` / `press` / `press_data
 (each returns its update_id); `wait_confirmed(update_id)` waits for the bot to confirm one; `redeliver(update_id)`
 queues it again with the same id (Telegram after a crash before the confirming getUpdates); `push_webhook(update_id)`
 POSTs it to the webhook as Telegram does. Observing: `messages(chat_id)`, `all_messages()`, `calls`, `counts`,
-`errors`, `chat_actions`, `callback_answers`, `commands`, `webhook`.
+`errors`, `chat_actions`, `callback_answers`, `commands`, `webhook`, `webhook_replies` (a method the webhook
+answered with, made as Telegram makes it).
 
 Faults: `fail_next` (method, code, description) fails the next call of that method once (429 adds
 `retry_after=1`); `method_delay` answers a method late; `limits` (duck-typed, see tests/servers/telegram_limits.py)
@@ -281,14 +282,14 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             match = _TAG.match(source, i)
             offset = len(source[:i].encode())
             if match is None:
-                raise _bad(f"can't parse entities: Unsupported start tag \"\" at byte offset {offset}")
+                raise _bad(f'can\'t parse entities: Unsupported start tag "" at byte offset {offset}')
             closing, name = match.group(1) == "/", match.group(2).lower()
             if name not in _TAG_TYPES:
                 kind = "end" if closing else "start"
                 raise _bad(f'can\'t parse entities: Unsupported {kind} tag "{name}" at byte offset {offset}')
             if closing:
                 if not stack:
-                    raise _bad(f'can\'t parse entities: Unexpected end tag at byte offset {offset}')
+                    raise _bad(f"can't parse entities: Unexpected end tag at byte offset {offset}")
                 open_name, start, attrs = stack.pop()
                 if open_name != name:
                     raise _bad(
@@ -330,7 +331,7 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
         length += _utf16(char)
         i += 1
     if stack:
-        raise _bad(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+        raise _bad(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1][0]}\"")
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 
@@ -360,6 +361,7 @@ class BotApiServer(LocalServer):
         self.calls: list[ApiCall] = []
         self.chat_actions: list[tuple[int, str]] = []
         self.callback_answers: list[dict[str, Any]] = []
+        self.webhook_replies: list[dict[str, Any]] = []  # methods answered in a webhook's response body
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.deleted: list[SentMessage] = []
@@ -623,11 +625,31 @@ class BotApiServer(LocalServer):
             session.post(target, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=60)) as response,
         ):
             status = response.status
+            body = await response.read()
         if 200 <= status < 300:
+            await self._webhook_reply(body)
             with self._lock:
                 self._pending = [pending for pending in self._pending if pending["update_id"] != update_id]
             self._wake()
         return status
+
+    async def _webhook_reply(self, body: bytes) -> None:
+        """A method call in the webhook's answer (`{"method": ..., params}`) is made as Telegram makes it:
+        its result goes nowhere, an error is dropped. Recorded in `webhook_replies`."""
+        try:
+            reply = json.loads(body)
+        except ValueError:
+            return  # a plain "OK"
+        if not isinstance(reply, dict) or not isinstance(reply.get("method"), str):
+            return
+        self.webhook_replies.append(dict(reply))
+        method = _METHOD_NAMES.get(reply["method"].lower())
+        if method is None:
+            return
+        params = {key: value for key, value in reply.items() if key != "method"}
+        with contextlib.suppress(ApiError):
+            self._fault(method, params)
+            await getattr(self, f"_m_{method}")(params, {}, {})
 
     def add_file(self, content: bytes, path: str, *, size: int | None = None) -> _StoredFile:
         """Store bytes as a Telegram file (what getFile and the download route serve)."""
@@ -820,8 +842,9 @@ class BotApiServer(LocalServer):
     async def _m_getUpdates(self, params: dict[str, Any], *_: Any) -> list[dict[str, Any]]:
         if self.webhook is not None:
             raise ApiError(
-                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
-                "the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+                "the webhook first",
             )
         allowed = params.get("allowed_updates")
         if allowed is not None:
@@ -849,8 +872,8 @@ class BotApiServer(LocalServer):
                 return []
             if generation != self._poll_generation:
                 raise ApiError(
-                    409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
-                    "is running"
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
 
     def _confirm(self, offset: int) -> None:
@@ -998,7 +1021,7 @@ class BotApiServer(LocalServer):
                     if not re.match(r"(https?|tg)://\S+$", str(url)):
                         raise _bad(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
                 else:
-                    raise _bad("can't parse inline keyboard button: Field \"callback_data\" or \"url\" must be set")
+                    raise _bad('can\'t parse inline keyboard button: Field "callback_data" or "url" must be set')
                 buttons.append(
                     SentButton(label, None if data is None else str(data), None if url is None else str(url))
                 )
@@ -1144,8 +1167,10 @@ class BotApiServer(LocalServer):
             raise _bad("there is no text in the message to edit")
         plain, raw, entities = self._formatted(params, "text", MAX_TEXT, required=True)
         buttons, markup = self._keyboard(params)
-        if plain == message.text and entities == message.raw.get("entities", []) and markup == message.raw.get(
-            "reply_markup"
+        if (
+            plain == message.text
+            and entities == message.raw.get("entities", [])
+            and markup == message.raw.get("reply_markup")
         ):
             raise self._not_modified()
         message.text, message.html, message.parse_mode = plain, raw, params.get("parse_mode")
@@ -1215,8 +1240,9 @@ class BotApiServer(LocalServer):
         }
 
 
-_METHOD_NAMES = {name.removeprefix("_m_").lower(): name.removeprefix("_m_") for name in vars(BotApiServer)
-                 if name.startswith("_m_")}
+_METHOD_NAMES = {
+    name.removeprefix("_m_").lower(): name.removeprefix("_m_") for name in vars(BotApiServer) if name.startswith("_m_")
+}
 
 
 def _int(params: dict[str, Any], key: str) -> int:
@@ -1235,8 +1261,9 @@ def _text_entities(text: str) -> list[dict[str, Any]]:
     for mention in re.finditer(r"(?<![\w/])@[A-Za-z0-9_]{3,32}", text):
         if command and mention.start() < command.end():
             continue
-        entities.append({"type": "mention", "offset": _utf16(text[: mention.start()]),
-                         "length": _utf16(mention.group())})
+        entities.append(
+            {"type": "mention", "offset": _utf16(text[: mention.start()]), "length": _utf16(mention.group())}
+        )
     return entities
 
 
