@@ -216,8 +216,11 @@ async def bootstrap(
     if queue is None:
         queue = _queue(settings, closers, job_timings or JobTimings())
 
+    lemmatizer = SpacyLemmatizer(settings.SPACY_MODELS)
+
     async def close() -> None:
         try:
+            lemmatizer.close()
             for closer in closers:
                 try:
                     await closer()
@@ -226,7 +229,6 @@ async def bootstrap(
         finally:
             await database.dispose()
 
-    lemmatizer = SpacyLemmatizer(settings.SPACY_MODELS)
     return build_services(
         settings,
         database.unit_of_work,

@@ -268,3 +268,14 @@ def test_dutch_keeps_its_blank_pipeline(tmp_path: Path, caplog: pytest.LogCaptur
         assert connection.execute("SELECT count(*) FROM lemma").fetchone() == (0,)
         (reason,) = connection.execute("SELECT value FROM meta WHERE key = 'unsupported'").fetchone()
     assert "DutchLemmatizer" in reason
+
+
+def test_close_closes_the_lemma_files_and_a_later_word_opens_them_again(cache_dir: Path) -> None:
+    lemmatizer = SpacyLemmatizer({}, cache_dir=cache_dir)
+    assert lemmatizer.lemmatize("comían", "es") == "comer"
+    files = [source for source in lemmatizer._sources.values() if source is not None]
+    lemmatizer.close()
+    for source in files:
+        with pytest.raises(sqlite3.ProgrammingError):  # closed: no file handle left open at shutdown
+            source.lemmas({"comían"})
+    assert lemmatizer.lemmatize("comían", "es") == "comer"

@@ -109,6 +109,14 @@ class SpacyLemmatizer:
         for language in languages:
             self._source(language)
 
+    def close(self) -> None:
+        """Close the lemma files (SQLite connections); a later word opens its language again."""
+        with self._load_lock:
+            sources, self._sources = self._sources, {}
+        for source in sources.values():
+            if isinstance(source, _LookupFile):
+                source.close()
+
     def pipeline_kind(self, language: str) -> str:
         """Which pipeline `language` gets, without loading it: "trained", "blank" or "none"."""
         if self._trained_name(language) is not None:
@@ -229,6 +237,9 @@ class _LookupFile:
             connection.close()
             raise
         return cls(connection)
+
+    def close(self) -> None:
+        self._connection.close()
 
     def lemmas(self, words: set[str]) -> dict[str, str]:
         """The stored lemma of each word; words not stored (their lemma is themselves) map to themselves."""
