@@ -1,8 +1,10 @@
 """What the worker tests share: Redis, the local provider servers, services from the real
 composition root, a learner, and an arq worker run in-process.
 
-- `redis_url` fixture: TEST_REDIS_URL, default `redis://127.0.0.1:6379/11` (a database number of
-  these tests; only it is flushed, before each test). Unreachable: the test fails, it never skips.
+- `redis_url` fixture: TEST_REDIS_URL, else a database of the local Redis claimed for this test run
+  (11 when free; another of 10…4 when another run holds it, so two test runs on one machine never
+  flush each other's queue); only it is flushed, before each test. Unreachable: the test fails, it
+  never skips.
 - `providers` fixture: local Anthropic, Gemini and DeepL servers (the real SDKs talk to them),
   the Anthropic one answering ARTICLE to the forced `write_article` tool.
 - `job_settings(...)`: Settings pointing at them, Postgres and Redis; `open_job_services(settings)`:
@@ -53,8 +55,55 @@ GLOSSARY = {
 ANA_ID = "1001"
 
 
+CLAIMABLE_DATABASES = (11, 10, 9, 8, 7, 6, 5, 4)
+_CLAIM_KEY = "langlearn-tests:redis-db:{}"  # in database 0, which no test flushes
+_CLAIM_TTL_S = 3 * 3600
+_claimed: list[str] = []
+
+
 def test_redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL", DEFAULT_TEST_REDIS_URL)
+    """TEST_REDIS_URL, else a database of the local Redis this test run holds (claimed on first use).
+
+    The claim is a key in database 0 (SET NX with a TTL, deleted at exit): a concurrent run takes
+    the next free database. When no Redis answers, the default URL (the fixture then fails clearly).
+    """
+    explicit = os.environ.get("TEST_REDIS_URL")
+    if explicit:
+        return explicit
+    if not _claimed:
+        _claimed.append(_claim_database())
+    return _claimed[0]
+
+
+def _claim_database() -> str:
+    import atexit
+
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    base = DEFAULT_TEST_REDIS_URL.rsplit("/", 1)[0]
+    owner = f"{os.getpid()}:{os.urandom(4).hex()}"
+    try:
+        client = Redis.from_url(f"{base}/0", socket_connect_timeout=3)
+        for number in CLAIMABLE_DATABASES:
+            key = _CLAIM_KEY.format(number)
+            if client.set(key, owner, nx=True, ex=_CLAIM_TTL_S):
+
+                def release(client: Redis = client, key: str = key) -> None:
+                    try:
+                        if client.get(key) == owner.encode():
+                            client.delete(key)
+                    except RedisError:
+                        pass
+
+                atexit.register(release)
+                return f"{base}/{number}"
+    except (RedisError, OSError):
+        return DEFAULT_TEST_REDIS_URL
+    raise RuntimeError(
+        f"every Redis database for tests ({CLAIMABLE_DATABASES}) is held by another test run; "
+        "wait for it, or set TEST_REDIS_URL"
+    )
 
 
 test_redis_url.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
