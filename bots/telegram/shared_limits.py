@@ -14,8 +14,9 @@ and either adds this message or says how long until the oldest one leaves the wi
 counted from the moment a message is let go, and the window is `SHARED_MARGIN_S` longer than
 Telegram's, for the time a request spends on its way.
 
-Redis unreachable: the message goes out under the process's own limits (logged, at most once a
-minute): a Redis outage must not stop the bot from talking.
+Redis unreachable or slow (2 s): the message goes out under the process's own limits, and so do
+the next ones for `RETRY_AFTER_FAILURE_S` (30 s) before Redis is tried again (logged at most once a
+minute): a Redis outage must neither stop the bot from talking nor delay every message by a timeout.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 SHARED_MARGIN_S = 0.1
+RETRY_AFTER_FAILURE_S = 30.0
 _WARN_EVERY_S = 60.0
 
 _SCRIPT = """
@@ -64,14 +66,25 @@ class SharedWindows(Protocol):
 class RedisWindows:
     """`SharedWindows` in Redis under `<namespace>:<name>` keys (namespace: one per bot)."""
 
-    def __init__(self, redis_url: str, namespace: str, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+    def __init__(
+        self,
+        redis_url: str,
+        namespace: str,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._redis: Redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
         self._script: Any = self._redis.register_script(_SCRIPT)
         self._namespace = namespace
         self._sleep = sleep
+        self._clock = clock
         self._warned_at = -_WARN_EVERY_S
+        self._skip_until = -RETRY_AFTER_FAILURE_S
 
     async def acquire(self, name: str, capacity: int, period_s: float) -> None:
+        if self._clock() < self._skip_until:
+            return  # Redis failed a moment ago: this process's own limits only, for now
         window_ms = int((period_s + SHARED_MARGIN_S) * 1000)
         member = uuid.uuid4().hex
         key = f"{self._namespace}:{name}"
@@ -79,6 +92,7 @@ class RedisWindows:
             try:
                 wait_ms = int(await self._script(keys=[key], args=[window_ms, capacity, member]))
             except (RedisError, OSError) as exc:
+                self._skip_until = self._clock() + RETRY_AFTER_FAILURE_S
                 self._warn(exc)
                 return
             if wait_ms <= 0:
@@ -89,7 +103,7 @@ class RedisWindows:
         await self._redis.aclose()
 
     def _warn(self, exc: BaseException) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if now - self._warned_at >= _WARN_EVERY_S:
             self._warned_at = now
             logger.warning("Telegram limits are per process for now: Redis is unreachable (%s)", type(exc).__name__)

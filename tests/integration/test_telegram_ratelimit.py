@@ -14,9 +14,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 from telegram.error import RetryAfter
 from telegram.ext import ApplicationBuilder, ExtBot
 
+from bots.telegram import shared_limits
 from bots.telegram.ratelimit import TelegramRateLimiter
 from bots.telegram.shared_limits import RedisWindows, bot_namespace
 from tests.servers.telegram_limits import TelegramLimits
@@ -168,6 +170,28 @@ async def test_with_redis_unreachable_the_process_limits_still_hold_and_messages
     assert all(server.texts(user) == ["still here"] for user in users)
     warnings = [r.getMessage() for r in caplog.records if r.name == "bots.telegram.shared_limits"]
     assert warnings == ["Telegram limits are per process for now: Redis is unreachable (ConnectionError)"]
+
+
+async def test_after_a_redis_failure_the_shared_windows_are_skipped_for_30_seconds() -> None:
+    """Every message must not wait for a Redis timeout while Redis is down: one failure, then 30 s of
+    local limits only, then Redis is tried again (here it answers, and the window counts again)."""
+    now = [1000.0]
+    namespace = f"test:{uuid.uuid4().hex}"
+    windows = RedisWindows("redis://127.0.0.1:1/0", namespace, clock=lambda: now[0])
+    try:
+        await windows.acquire("all", 1, 1.0)  # fails: Redis is not there
+        await windows._redis.aclose()
+        windows._redis = Redis.from_url(SHARED_REDIS_URL)
+        windows._script = windows._redis.register_script(shared_limits._SCRIPT)
+        now[0] += 29.0
+        await windows.acquire("all", 1, 1.0)  # skipped: nothing counted yet
+        await windows.acquire("all", 1, 1.0)
+        assert await windows._redis.zcard(f"{namespace}:all") == 0
+        now[0] += 2.0
+        await windows.acquire("all", 1, 1.0)  # tried again: counted
+        assert await windows._redis.zcard(f"{namespace}:all") == 1
+    finally:
+        await windows.aclose()
 
 
 def test_the_redis_namespace_is_the_bots_public_id_never_its_secret() -> None:
