@@ -47,7 +47,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from bots.telegram.shared_limits import SharedWindows
+from bots.telegram.shared_limits import SharedSlot, SharedWindows
 
 log = logging.getLogger(__name__)
 
@@ -280,19 +280,29 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
     ) -> ApiResult:
         if chat is not None:
             await self._wait_for_turn(chat, paced)
-        if chat is not None and chat.group is not None:
-            await chat.group.acquire()
+        group = chat.group if chat is not None else None
+        shared = self._shared
+        taken: list[SharedSlot] = []
+        if group is not None:
+            await group.acquire()
         try:
+            if shared is not None and chat is not None and group is not None:
+                # a group's window shared with the bot's other processes, before an overall slot is held
+                taken.append(await shared.acquire(f"chat:{chat.key}", self._group_per_window, self._group_window_s))
             await self._overall.acquire()
         except BaseException:  # cancelled while waiting: nothing was sent
-            if chat is not None and chat.group is not None:
-                chat.group.give_back()
+            if group is not None:
+                group.give_back()
             raise
         try:
-            if self._shared is not None:  # the bot's other processes count too
-                if chat is not None and chat.group is not None:
-                    await self._shared.acquire(f"chat:{chat.key}", self._group_per_window, self._group_window_s)
-                await self._shared.acquire("all", self._overall_per_s, 1.0)
+            if shared is not None:  # the bot's other processes count too
+                taken.append(await shared.acquire("all", self._overall_per_s, 1.0))
+        except BaseException:
+            self._overall.give_back()
+            if group is not None:
+                group.give_back()
+            raise
+        try:
             return await callback(*args, **kwargs)
         finally:
             self._overall.release()
@@ -301,6 +311,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     chat.group.release()
                 elif paced:
                     chat.tat = max(chat.tat, self._clock()) + self._private_interval
+            if shared is not None:  # last: the local slots are back whatever happens to this round trip
+                await shared.finished(taken)  # counted from the answer, as the local windows count
 
     async def _wait_for_turn(self, chat: _Chat, paced: bool = True) -> None:
         """Sleep until the chat's own pace (private chats, unless not `paced`) and any 429 pause allow it."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -41,9 +41,73 @@ from bots.telegram.render import (
 
 logger = logging.getLogger(__name__)
 
-# Set by the webhook server around one update: a dict the update's callback answer goes into (to be
-# sent as the webhook's response) instead of a Bot API call. None: polling, answer by a call.
-WEBHOOK_REPLY: ContextVar[dict[str, Any] | None] = ContextVar("telegram_webhook_reply", default=None)
+REPLY_DEADLINE_S = 1.0  # a webhook answer not on its way by then goes out as a Bot API call
+
+
+class WebhookReply:
+    """The one Bot API call a webhook's HTTP response may carry (a button's answerCallbackQuery).
+
+    The update's handler `offer`s the call with the means to make it itself. The webhook server
+    `take`s it for a 200; when that does not happen within `REPLY_DEADLINE_S` (a slow delivery: a
+    voice upload, a group's rate-limit wait), or the response is not a 200 (`release`: a failure,
+    a cut-off at stop, a dropped connection), the call is made as usual. Made exactly once either
+    way, and never later than a second after the answer was known.
+    """
+
+    def __init__(self) -> None:
+        self._payload: dict[str, Any] | None = None
+        self._make: Callable[[], Coroutine[Any, Any, None]] | None = None
+        self._closed = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def offer(self, payload: dict[str, Any], make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        if self._payload is not None:  # one method per response: a second answer goes as a call
+            _spawn(make())
+            return
+        self._payload, self._make = payload, make
+        if self._closed:  # the response is gone already
+            self._fall_back()
+        else:
+            self._timer = asyncio.get_running_loop().call_later(REPLY_DEADLINE_S, self._fall_back)
+
+    def take(self) -> dict[str, Any] | None:
+        """The call for the 200's body, if one is waiting (the webhook server; once)."""
+        self._closed = True
+        if self._make is None:
+            return None
+        self._cancel_timer()
+        self._make = None
+        return self._payload
+
+    def release(self) -> None:
+        """No 200 will carry it: a waiting call is made now, a later offer at once."""
+        self._closed = True
+        self._fall_back()
+
+    def _fall_back(self) -> None:
+        self._closed = True
+        self._cancel_timer()
+        make, self._make = self._make, None
+        if make is not None:
+            _spawn(make())
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn(call: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(call)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+# Set by the webhook server around one update (None: polling, every answer is a Bot API call).
+WEBHOOK_REPLY: ContextVar[WebhookReply | None] = ContextVar("telegram_webhook_reply", default=None)
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -171,15 +235,19 @@ class Sender:
     async def answer_callback(self, query_id: str, notice: str | None) -> None:
         """Stop the button's spinner, with the toast when there is one.
 
-        In webhook mode the answer rides on the webhook's HTTP response (`WEBHOOK_REPLY`): one Bot
-        API call fewer per press; Telegram makes it once the update is handled, as we would.
+        In webhook mode the answer rides on the webhook's HTTP response when that leaves within a
+        second (`WebhookReply`): one Bot API call fewer per press; otherwise it is a call as below.
         """
         reply = WEBHOOK_REPLY.get()
-        if reply is not None and not reply:
-            reply.update({"method": "answerCallbackQuery", "callback_query_id": query_id})
+        if reply is not None:
+            payload: dict[str, Any] = {"method": "answerCallbackQuery", "callback_query_id": query_id}
             if notice:
-                reply["text"] = notice
+                payload["text"] = notice
+            reply.offer(payload, lambda: self._answer_by_call(query_id, notice))
             return
+        await self._answer_by_call(query_id, notice)
+
+    async def _answer_by_call(self, query_id: str, notice: str | None) -> None:
         try:
             await self._call(0, lambda _chat: self._bot.answer_callback_query(query_id, text=notice or None))
         except TelegramError as exc:  # too late (over ~15 s) or already answered: nothing to do

@@ -10,9 +10,10 @@ Telegram's own 429 is still retried.
 
 The window (`RedisWindows.acquire`): one Lua script per message (one round trip) trims the key's
 sorted set to the last `period` (by Redis's own clock, so the processes' clocks do not matter),
-and either adds this message or says how long until the oldest one leaves the window. Slots are
-counted from the moment a message is let go, and the window is `SHARED_MARGIN_S` longer than
-Telegram's, for the time a request spends on its way.
+and either adds this message or says how long until the oldest one leaves the window. Like the
+local windows, a slot counts from the moment the message's answer came back (`finished`
+re-stamps it then: a second round trip), so requests slow on the way (uploads) cannot bunch up at
+Telegram; `SHARED_MARGIN_S` more covers the clocks of Redis and Telegram.
 
 Redis unreachable or slow (2 s): the message goes out under the process's own limits, and so do
 the next ones for `RETRY_AFTER_FAILURE_S` (30 s) before Redis is tried again (logged at most once a
@@ -53,11 +54,28 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 """
 
 
+_RESTAMP = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, 'XX', now, ARGV[i])
+end
+return 0
+"""
+
+# A slot taken in a shared window: (key, member); None when none was (Redis unavailable).
+SharedSlot = tuple[str, str] | None
+
+
 class SharedWindows(Protocol):
     """Sliding windows every process of a bot draws from (see the module docstring)."""
 
-    async def acquire(self, name: str, capacity: int, period_s: float) -> None:
+    async def acquire(self, name: str, capacity: int, period_s: float) -> SharedSlot:
         """Wait until window `name` has fewer than `capacity` messages in the last `period_s`; take a slot."""
+        ...
+
+    async def finished(self, slots: list[SharedSlot]) -> None:
+        """The messages holding `slots` were answered: their slots count from now."""
         ...
 
     async def aclose(self) -> None: ...
@@ -76,15 +94,16 @@ class RedisWindows:
     ):
         self._redis: Redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
         self._script: Any = self._redis.register_script(_SCRIPT)
+        self._restamp: Any = self._redis.register_script(_RESTAMP)
         self._namespace = namespace
         self._sleep = sleep
         self._clock = clock
         self._warned_at = -_WARN_EVERY_S
         self._skip_until = -RETRY_AFTER_FAILURE_S
 
-    async def acquire(self, name: str, capacity: int, period_s: float) -> None:
+    async def acquire(self, name: str, capacity: int, period_s: float) -> SharedSlot:
         if self._clock() < self._skip_until:
-            return  # Redis failed a moment ago: this process's own limits only, for now
+            return None  # Redis failed a moment ago: this process's own limits only, for now
         window_ms = int((period_s + SHARED_MARGIN_S) * 1000)
         member = uuid.uuid4().hex
         key = f"{self._namespace}:{name}"
@@ -92,12 +111,24 @@ class RedisWindows:
             try:
                 wait_ms = int(await self._script(keys=[key], args=[window_ms, capacity, member]))
             except (RedisError, OSError) as exc:
-                self._skip_until = self._clock() + RETRY_AFTER_FAILURE_S
-                self._warn(exc)
-                return
+                self._failed(exc)
+                return None
             if wait_ms <= 0:
-                return
+                return key, member
             await self._sleep(wait_ms / 1000)
+
+    async def finished(self, slots: list[SharedSlot]) -> None:
+        taken = [slot for slot in slots if slot is not None]
+        if not taken or self._clock() < self._skip_until:
+            return
+        try:
+            await self._restamp(keys=[key for key, _ in taken], args=[member for _, member in taken])
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._skip_until = self._clock() + RETRY_AFTER_FAILURE_S
+        self._warn(exc)
 
     async def aclose(self) -> None:
         await self._redis.aclose()

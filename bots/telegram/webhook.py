@@ -9,7 +9,8 @@
 - The update is handled (per chat in order, like polling), THEN 200. A failure answers 500, so
   Telegram delivers the update again; a body that is not an update answers 400.
 - A button press's answer (answerCallbackQuery) is the 200's body, which Telegram carries out:
-  one Bot API call fewer per press than in polling mode.
+  one Bot API call fewer per press than in polling mode. When the 200 would leave more than a
+  second after the answer was known, or not at all (500, 503), the answer is a Bot API call.
 - On stop: new requests get 503 (Telegram retries them later), in-flight ones finish.
 """
 
@@ -20,14 +21,13 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Hashable
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Bot, Update
 
 from bots.telegram.polling import ChatQueue, Handle
-from bots.telegram.sender import WEBHOOK_REPLY
+from bots.telegram.sender import WEBHOOK_REPLY, WebhookReply
 
 logger = logging.getLogger(__name__)
 
@@ -151,23 +151,27 @@ class WebhookServer:
             return web.Response(status=400, text="Bad Request")
         if update is None:
             return web.Response(status=400, text="Bad Request")
-        reply: dict[str, Any] = {}  # the callback answer, when the update has one (bots.telegram.sender)
+        reply = WebhookReply()  # the button's answer, when the update has one (bots.telegram.sender)
         context = WEBHOOK_REPLY.set(reply)
         try:
-            task = self._queue.submit(self._key(update), lambda: self._handle(update))  # the task copies `reply`
+            task = self._queue.submit(self._key(update), lambda: self._handle(update))  # the task copies it
         finally:
             WEBHOOK_REPLY.reset(context)
         try:
             await asyncio.shield(task)  # a dropped connection does not abandon the update
         except asyncio.CancelledError:
-            if not task.cancelled():
-                raise  # the connection went away; the update goes on being handled
+            if not task.cancelled():  # the connection went away; the update goes on being handled
+                reply.release()
+                raise
+            reply.release()
             return web.Response(status=503, text="Stopping")  # cut off at stop: Telegram delivers it again
         except Exception:
+            reply.release()
             logger.exception("update %s failed; Telegram will deliver it again", update.update_id)
             return web.Response(status=500, text="Failed")
-        if reply:
-            return web.json_response(reply)  # Telegram makes this call (the button's answer) itself
+        payload = reply.take()
+        if payload is not None:
+            return web.json_response(payload)  # Telegram makes this call (the button's answer) itself
         return web.Response(status=200, text="OK")
 
 

@@ -13,6 +13,7 @@ from telegram import Bot, Update
 
 from bots.telegram.bot import TelegramBot, TelegramStartError
 from bots.telegram.convert import ordering_key
+from bots.telegram.sender import REPLY_DEADLINE_S, WEBHOOK_REPLY
 from bots.telegram.webhook import SECRET_HEADER, WebhookConfigError, WebhookServer, parse_listen, webhook_path
 from core.config import Settings
 from tests.fakes import make_services
@@ -187,7 +188,9 @@ async def test_a_secret_header_that_is_not_text_is_refused_with_403(
         writer.write(
             b"POST /telegram/hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             + b"Content-Length: %d\r\n" % len(body)
-            + b"X-Telegram-Bot-Api-Secret-Token: " + header + b"\r\nConnection: close\r\n\r\n"
+            + b"X-Telegram-Bot-Api-Secret-Token: "
+            + header
+            + b"\r\nConnection: close\r\n\r\n"
             + body
         )
         await writer.drain()
@@ -195,3 +198,74 @@ async def test_a_secret_header_that_is_not_text_is_refused_with_403(
         writer.close()
         assert status_line.split()[1] == b"403", (header, status_line)
     assert recorder.handled == []
+
+
+# --- a button's answer in the webhook's response (bots.telegram.sender.WebhookReply) ------------
+
+
+class Answering:
+    """A handler that answers a button (as TelegramBot's Sender does), then takes `then_s` and maybe fails."""
+
+    def __init__(self, then_s: float = 0.0, fail: bool = False) -> None:
+        self.then_s, self.fail = then_s, fail
+        self.calls: list[str] = []  # answers made as Bot API calls
+
+    async def __call__(self, update: Update) -> None:
+        reply = WEBHOOK_REPLY.get()
+        assert reply is not None
+
+        async def by_call() -> None:
+            self.calls.append(f"answered {update.update_id}")
+
+        reply.offer({"method": "answerCallbackQuery", "callback_query_id": str(update.update_id)}, by_call)
+        await asyncio.sleep(self.then_s)
+        if self.fail:
+            raise RuntimeError("delivery failed")
+
+
+async def answering_server(handler: Answering) -> tuple[WebhookServer, str]:
+    server = WebhookServer(
+        Bot(TOKEN), handler, ordering_key, path="/telegram/hook", secret=SECRET, host="127.0.0.1", port=0
+    )
+    port = await server.start()
+    return server, f"http://127.0.0.1:{port}/telegram/hook"
+
+
+async def post_for_body(url: str, body: Any) -> tuple[int, str]:
+    headers = {SECRET_HEADER: SECRET}
+    async with aiohttp.ClientSession() as session, session.post(url, json=body, headers=headers) as response:
+        return response.status, await response.text()
+
+
+async def test_a_prompt_answer_rides_on_the_200_and_no_call_is_made() -> None:
+    handler = Answering()
+    server, url = await answering_server(handler)
+    try:
+        status, body = await post_for_body(url, raw_update(7, "x"))
+    finally:
+        await server.stop()
+    assert status == 200 and json.loads(body) == {"method": "answerCallbackQuery", "callback_query_id": "7"}
+    assert handler.calls == []
+
+
+async def test_an_answer_waiting_on_a_slow_delivery_goes_out_as_a_call_after_the_deadline() -> None:
+    handler = Answering(then_s=REPLY_DEADLINE_S + 0.5)
+    server, url = await answering_server(handler)
+    try:
+        status, body = await post_for_body(url, raw_update(8, "x"))
+    finally:
+        await server.stop()
+    assert (status, body) == (200, "OK")  # not in the body: it was already made
+    assert handler.calls == ["answered 8"]
+
+
+async def test_a_failed_update_answers_500_and_its_button_answer_is_a_call() -> None:
+    handler = Answering(fail=True)
+    server, url = await answering_server(handler)
+    try:
+        status, _ = await post_for_body(url, raw_update(9, "x"))
+        await asyncio.sleep(0.05)  # the call runs as its own task
+    finally:
+        await server.stop()
+    assert status == 500
+    assert handler.calls == ["answered 9"]
