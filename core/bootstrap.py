@@ -220,12 +220,15 @@ async def bootstrap(
 
     async def close() -> None:
         try:
-            lemmatizer.close()
             for closer in closers:
                 try:
                     await closer()
                 except Exception:  # one client failing to close must not keep the others open
                     logger.warning("Closing a provider client failed", exc_info=True)
+            try:
+                lemmatizer.close()  # after the clients: nothing that might still lemmatise is running
+            except Exception:
+                logger.warning("Closing the lemma files failed", exc_info=True)
         finally:
             await database.dispose()
 

@@ -251,6 +251,10 @@ class AiohttpRequest(BaseRequest):
                     headers = _FORM
 
         proxy, proxy_headers = self._proxy(url)
+        if proxy_headers and url.startswith("http://"):
+            # aiohttp sends `proxy_headers` on CONNECT (https targets) only; a plain-http request goes
+            # to the proxy itself, so its credentials travel with the request's own headers.
+            headers = {**(headers or {}), **proxy_headers}
         failure: NetworkError
         try:
             async with session.request(

@@ -235,7 +235,10 @@ async def _card_gone(turn: Turn, data: dict[str, Any]) -> list[Reply]:
     """
     card = await turn.services.reviews.next_card(turn.learner_id, learner=turn.learner)
     after = await end_session(turn) if card is None else await _show(turn, data, card)
-    return [render.then(Reply(text=CARD_GONE), after, edit=turn.payload is not None)]
+    pressed = turn.payload is not None
+    if pressed and data.get(LISTENED):  # a voice message is below the card: go on under it
+        return [Reply(text=CARD_GONE, edit=True), after]
+    return [render.then(Reply(text=CARD_GONE), after, edit=pressed)]
 
 
 async def end_session(turn: Turn) -> Reply:

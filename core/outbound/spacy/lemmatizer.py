@@ -110,12 +110,17 @@ class SpacyLemmatizer:
             self._source(language)
 
     def close(self) -> None:
-        """Close the lemma files (SQLite connections); a later word opens its language again."""
+        """Close the lemma files (SQLite connections); a later word opens its language again.
+
+        Each file is closed under its language's lock, so a lemmatisation running in another thread
+        finishes first.
+        """
         with self._load_lock:
             sources, self._sources = self._sources, {}
-        for source in sources.values():
+        for language, source in sources.items():
             if isinstance(source, _LookupFile):
-                source.close()
+                with self._call_locks[language]:
+                    source.close()
 
     def pipeline_kind(self, language: str) -> str:
         """Which pipeline `language` gets, without loading it: "trained", "blank" or "none"."""

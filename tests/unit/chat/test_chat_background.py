@@ -303,6 +303,17 @@ async def test_after_listen_the_next_card_comes_below_the_voice_message() -> Non
     assert moved.edit and "Good · next in" in moved.text and "In English?" in moved.text
 
 
+async def test_after_listen_a_removed_card_gives_way_to_the_next_below_the_voice() -> None:
+    world = await onboarded()
+    await world.chat.send("/add comer = to eat\nbeber = to drink")
+    await world.chat.send("/review")
+    await world.chat.press("Listen")
+    assert texts(await world.chat.send("/remove comer")) == ["Removed “comer” and its cards."]
+    notice, next_card = await world.chat.press("Show answer")
+    assert notice.edit and notice.text == "That card's word was removed from your words." and notice.buttons == []
+    assert not next_card.edit and labels([next_card]) == ["Show answer", "Listen"]
+
+
 async def test_listen_on_a_production_card_reads_the_answer_once_shown() -> None:
     world = await onboarded()
     await world.chat.send("/settings directions production")

@@ -222,6 +222,7 @@ class ForwardProxy:
 
     def __init__(self) -> None:
         self.request_lines: list[str] = []
+        self.authorizations: list[str | None] = []  # each request's Proxy-Authorization
         self._server: asyncio.Server | None = None
 
     async def start(self) -> str:
@@ -234,6 +235,9 @@ class ForwardProxy:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 self.request_lines.append(lines[0])
+                fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+                given = {name.strip().lower(): value.strip() for name, value in fields.items()}
+                self.authorizations.append(given.get("proxy-authorization"))
                 sizes = [line.split(":", 1)[1] for line in lines if line.lower().startswith("content-length:")]
                 await reader.readexactly(int(sizes[0]) if sizes else 0)
                 body = b'{"ok":true,"result":{"id":7,"is_bot":true,"first_name":"Proxied","username":"proxied_bot"}}'
@@ -263,7 +267,15 @@ async def test_the_environment_proxy_is_used_unless_no_proxy_names_the_host(monk
         assert me.username == "proxied_bot"
         assert proxy.request_lines == [f"POST http://bot-api.invalid/bot{TOKEN}/getMe HTTP/1.1"]
 
+        assert proxy.authorizations == [None]
+
         await request.shutdown()  # a new session reads the environment again
+        monkeypatch.setenv("HTTP_PROXY", proxy_url.replace("http://", "http://ana:p%40ss@"))
+        assert (await bot.get_me()).username == "proxied_bot"
+        assert proxy.authorizations[-1] == "Basic " + base64.b64encode(b"ana:p@ss").decode()
+        del proxy.request_lines[-1]
+
+        await request.shutdown()
         monkeypatch.delenv("HTTP_PROXY")
         monkeypatch.setenv("ALL_PROXY", proxy_url)  # for every scheme without its own
         assert (await bot.get_me()).username == "proxied_bot"
