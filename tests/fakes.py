@@ -236,6 +236,19 @@ class FakeWordBankRepository:
     async def all_lemmas(self, pair_id: str) -> set[str]:
         return {entry.lemma for entry in self._in_pair(pair_id)}
 
+    async def find_by_forms(self, pair_id: str, forms: Sequence[str]) -> dict[str, WordBankEntry]:
+        wanted = {form.lower() for form in forms}
+        found: dict[str, WordBankEntry] = {}
+        for entry in sorted(self._in_pair(pair_id), key=lambda entry: (entry.created_at, entry.id)):
+            for form in (entry.term.lower(), (entry.context or "").lower()):
+                if form in wanted and form not in found:
+                    found[form] = _copy(entry)
+        return found
+
+    async def all_forms(self, pair_id: str) -> set[str]:
+        forms = {entry.term.lower() for entry in self._in_pair(pair_id)}
+        return forms | {entry.context.lower() for entry in self._in_pair(pair_id) if entry.context}
+
     async def list_page(self, pair_id: str, offset: int, limit: int) -> tuple[list[WordBankEntry], int]:
         """Newest first, and the total count."""
         entries = sorted(self._in_pair(pair_id), key=lambda entry: (entry.created_at, entry.id), reverse=True)

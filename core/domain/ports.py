@@ -83,7 +83,19 @@ class WordBankRepository(Protocol):
         """The entry whose term or lemma equals `text` (case-insensitive)."""
         ...
 
+    async def find_by_forms(self, pair_id: str, forms: Sequence[str]) -> dict[str, WordBankEntry]:
+        """Entries whose term or typed form (context) is one of `forms`, case-insensitive.
+
+        Keyed by the lower-cased form; the oldest entry wins. Catches a word stored under another
+        lemma key (an older lemmatizer's guess) when the learner types it again.
+        """
+        ...
+
     async def all_lemmas(self, pair_id: str) -> set[str]: ...
+
+    async def all_forms(self, pair_id: str) -> set[str]:
+        """The lower-cased terms and typed forms (contexts) of the pair's entries."""
+        ...
     async def list_page(self, pair_id: str, offset: int, limit: int) -> tuple[list[WordBankEntry], int]:
         """A page ordered newest first, and the total count."""
         ...

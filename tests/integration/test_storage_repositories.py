@@ -378,6 +378,21 @@ async def test_words_add_find_and_list(db: Database) -> None:
     assert everything == [*entries, pending]
 
 
+async def test_words_found_by_their_typed_form_whatever_their_lemma_key(db: Database) -> None:
+    """An entry keyed by an older lemmatizer's guess ("casar" for the typed "casa") is found by what was typed."""
+    seed = await seed_learner(db)
+    old = make_entry(seed, "casar", context="casa", created_at=T0)
+    later = make_entry(seed, "casa", created_at=T0 + timedelta(seconds=1))  # the same form again, newer
+    other = make_entry(seed, "Perro", created_at=T0)
+    await store(db, [old, later, other])
+    async with db.unit_of_work() as uow:
+        found = await uow.words.find_by_forms(seed.pair.id, ["CASA", "perro", "gato", "casar"])
+        forms = await uow.words.all_forms(seed.pair.id)
+        assert await uow.words.find_by_forms(seed.pair.id, []) == {}
+    assert found == {"casa": old, "perro": other, "casar": old}  # the oldest entry wins
+    assert forms == {"casar", "casa", "perro"}
+
+
 async def test_set_translation_and_delete(db: Database) -> None:
     seed = await seed_learner(db)
     entry = make_entry(seed, "pendiente", None)

@@ -440,3 +440,14 @@ async def test_a_header_half_in_another_language_is_still_a_header(world: World)
         assert report.rejected == 0
     entries = await world.services.packs.show("spanish-a1")
     assert [(e.term, e.translation) for e in entries[1]] == [("hola", "hello")]
+
+
+async def test_subscribe_skips_a_word_the_learner_has_under_an_older_lemma_key(world: World) -> None:
+    learner = await world.learner()
+    world.lemmatizer.lemmas["es"]["casa"] = "casar"  # an older lemmatizer's guess, stored with the entry
+    await world.services.vocabulary.add_words(learner.id, ["casa"])
+    del world.lemmatizer.lemmas["es"]["casa"]  # the upgrade: the pack's "casa" is keyed "casa"
+    await new_pack(world, "spanish-a1", "casa = house", "perro = dog", publish=True)
+    result = await world.services.packs.subscribe(learner.id, "spanish-a1")
+    assert (result.added, result.skipped) == (1, 1)
+    assert sorted(w.term for w in world.uow.store.words.values()) == ["casar", "perro"]

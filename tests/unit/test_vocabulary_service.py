@@ -348,3 +348,16 @@ async def test_adding_an_owed_translation_completes_the_pending_entry(world: Wor
     assert [card.entry_id for card in world.uow.store.cards.values()] == [pending.id]
     again = await world.services.vocabulary.add_words(learner.id, ["perro = hound"])
     assert (again.added, again.duplicates) == ([], ["perro"])
+
+
+async def test_a_word_stored_under_an_older_lemma_key_is_a_duplicate_when_typed_again(world: World) -> None:
+    """An older lemmatizer keyed "casa" as "casar"; after an upgrade its lemma is "casa" itself: typing
+    "casa" again finds the entry by what was typed, not a second "casa"."""
+    learner = await world.learner()
+    world.lemmatizer.lemmas["es"]["casa"] = "casar"
+    [old] = (await world.services.vocabulary.add_words(learner.id, ["casa"])).needs_translation
+    assert (old.term, old.lemma, old.context) == ("casar", "casar", "casa")
+    del world.lemmatizer.lemmas["es"]["casa"]  # the upgrade
+    again = await world.services.vocabulary.add_words(learner.id, ["casa", "Casa = house"])
+    assert again.added == [] and again.needs_translation == []
+    assert len(world.uow.store.words) == 1

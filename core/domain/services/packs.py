@@ -190,7 +190,8 @@ class PackService:
             pair = await self._pair_for(uow, learner_id, pack)
             entries = await uow.packs.list_entries(pack.id)
             known = await uow.words.all_lemmas(pair.id)
-            words = self._words_from(entries, known, learner_id, pair, pack)
+            forms = await uow.words.all_forms(pair.id)
+            words = self._words_from(entries, known, forms, learner_id, pair, pack)
             if words:
                 await uow.words.add_many(words)
                 cards = cards_for(words, enabled_directions(learner.settings), self._clock())
@@ -244,15 +245,27 @@ class PackService:
         return pair
 
     def _words_from(
-        self, entries: list[PackEntry], known: set[str], learner_id: str, pair: LanguagePair, pack: Pack
+        self,
+        entries: list[PackEntry],
+        known: set[str],
+        forms: set[str],
+        learner_id: str,
+        pair: LanguagePair,
+        pack: Pack,
     ) -> list[WordBankEntry]:
-        """Bank entries for the pack entries whose lemma the pair lacks, in pack order."""
+        """Bank entries for the pack entries the pair lacks, in pack order.
+
+        Lacking: neither its lemma nor its term is one the pair has (a term stored under another
+        lemma key, by an older lemmatizer, is still the same word).
+        """
         fresh: list[PackEntry] = []
         lemmas = {lemma.lower() for lemma in known}
+        terms = set(forms)
         for entry in entries:
-            lemma = entry.lemma.lower()
-            if lemma not in lemmas:
+            lemma, term = entry.lemma.lower(), entry.term.lower()
+            if lemma not in lemmas and term not in terms:
                 lemmas.add(lemma)
+                terms.add(term)
                 fresh.append(entry)
         moments = staggered(self._clock(), len(fresh))
         return [

@@ -175,10 +175,14 @@ class VocabularyService:
         if not candidates:
             return [], []
         existing = await uow.words.find_by_lemmas(pair.id, [candidate.key.lemma for candidate in candidates])
+        # The same typed form stored under another lemma key (an older lemmatizer guessed differently)
+        # is the same word too.
+        unmatched = [_typed(candidate) for candidate in candidates if candidate.key.lemma not in existing]
+        by_form = await uow.words.find_by_forms(pair.id, unmatched) if unmatched else {}
         fresh: list[_Candidate] = []
         known: list[str] = []
         for candidate in candidates:
-            entry = existing.get(candidate.key.lemma)
+            entry = existing.get(candidate.key.lemma) or by_form.get(_typed(candidate).lower())
             if entry is None:
                 fresh.append(candidate)
             elif entry.translation is None and candidate.translation is not None:
@@ -282,3 +286,8 @@ def _non_blank(lines: list[str]) -> list[str]:
             example=ADD_EXAMPLE,
         )
     return texts
+
+
+def _typed(candidate: _Candidate) -> str:
+    """What the learner typed for the card's term (its context when the term is a lemma of it)."""
+    return candidate.key.context or candidate.key.term

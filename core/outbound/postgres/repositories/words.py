@@ -79,6 +79,41 @@ class SqlWordBankRepository(SqlRepository):
             return set()
         return set((await self._execute(sa.select(_entry.c.lemma).where(_entry.c.pair_id == uid))).scalars())
 
+    async def find_by_forms(self, pair_id: str, forms: Sequence[str]) -> dict[str, WordBankEntry]:
+        uid = parse_id(pair_id)
+        wanted = list(dict.fromkeys(form.lower() for form in forms))
+        if uid is None or not wanted:
+            return {}
+        found: dict[str, WordBankEntry] = {}
+        for chunk in chunks(wanted):
+            keys = set(chunk)
+            statement = (
+                sa.select(_entry)
+                .where(
+                    _entry.c.pair_id == uid,
+                    sa.or_(sa.func.lower(_entry.c.term).in_(chunk), sa.func.lower(_entry.c.context).in_(chunk)),
+                )
+                .order_by(_entry.c.created_at, _entry.c.id)
+            )
+            for row in await self._execute(statement):
+                entry = _to_model(row)
+                for form in (entry.term.lower(), (entry.context or "").lower()):
+                    if form in keys and form not in found:
+                        found[form] = entry
+        return found
+
+    async def all_forms(self, pair_id: str) -> set[str]:
+        uid = parse_id(pair_id)
+        if uid is None:
+            return set()
+        rows = await self._execute(sa.select(_entry.c.term, _entry.c.context).where(_entry.c.pair_id == uid))
+        forms: set[str] = set()
+        for term, context in rows:
+            forms.add(term.lower())
+            if context:
+                forms.add(context.lower())
+        return forms
+
     async def list_page(self, pair_id: str, offset: int, limit: int) -> tuple[list[WordBankEntry], int]:
         uid = parse_id(pair_id)
         if uid is None:
