@@ -13,6 +13,7 @@ and its own bot, without the rate limiter (paced sending has its own tests).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -34,6 +35,9 @@ async def tg_services(pg_url: str) -> AsyncIterator[Services]:
     Background work through Telegram is tested with services of its own (test_telegram_background).
     """
     services = await bootstrap(settings_for(pg_url, "http://127.0.0.1:9"), queue=FakeJobQueue())
+    # Spanish lemmas before any test's clock runs: on a cold cache their file is built first (a
+    # child process, up to a minute), which inside an update would outlast the harness's waits.
+    await asyncio.to_thread(services.warm_up_languages, ["es"])
     try:
         yield services
     finally:
