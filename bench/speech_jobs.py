@@ -200,8 +200,9 @@ async def speech_runs(
     """One run of JOBS fresh speech jobs per concurrency level, on the same services."""
     from core.bootstrap import bootstrap
 
-    args = [db_url, gemini_url, gemini_key, media_dir, str(JOBS * len(levels))]
-    services = await bootstrap(bench_settings(*args[:4], JOBS * len(levels)))
+    quota = JOBS * len(levels)
+    args = [db_url, gemini_url, gemini_key, media_dir, str(quota)]  # what each `--work` process is given
+    services = await bootstrap(bench_settings(db_url, gemini_url, gemini_key, media_dir, quota))
     try:
         learners = []
         for n in range(LEARNERS):

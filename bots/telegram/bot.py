@@ -27,18 +27,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
 from bots.chat.app import ChatApp
 from bots.chat.commands import COMMANDS
 from bots.chat.errors import SOMETHING_WENT_WRONG
-from bots.chat.events import Attachment, EventKind
+from bots.chat.events import EventKind
 from bots.chat.replies import Reply
 from bots.telegram import render
-from bots.telegram.convert import TOO_BIG, Download, Incoming, convert, ordering_key
+from bots.telegram.convert import TOO_BIG, Incoming, convert, ordering_key
+from bots.telegram.files import described, download_file
 from bots.telegram.messenger import TelegramMessenger
 from bots.telegram.polling import ALLOWED_UPDATES, Poller
+from bots.telegram.ratelimit import limiter_for
 from bots.telegram.request import AiohttpRequest
 from bots.telegram.sender import Sender
 from bots.telegram.text import escape
@@ -68,10 +70,6 @@ class TelegramStartError(Exception):
     def __init__(self, message: str, *, usage: bool = True) -> None:
         super().__init__(message)
         self.usage = usage
-
-
-class TelegramDownloadRefused(Exception):
-    """Telegram refused to hand over a file (over its 20 MB download limit)."""
 
 
 def admin_policy(settings: Settings) -> AdminPolicy:
@@ -115,7 +113,9 @@ class TelegramBot:
             .request(AiohttpRequest())  # PTB's httpx transport costs ~2 ms CPU a call (bots/telegram/request.py)
             .get_updates_request(AiohttpRequest(connection_pool_size=2))  # a long poll reads poll timeout + 5 s
         )
-        limiter = _default_rate_limiter(self._token, settings.REDIS_URL) if rate_limiter == "default" else rate_limiter
+        limiter: BaseRateLimiter[Any] | None = (
+            limiter_for(self._token, settings.REDIS_URL) if rate_limiter == "default" else rate_limiter
+        )
         if limiter is not None:
             builder = builder.rate_limiter(limiter)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
@@ -338,12 +338,12 @@ class TelegramBot:
         event = incoming.event
         if incoming.download is not None and event.kind == EventKind.VOICE and incoming.download.mime_type:
             # Described, not downloaded: the chat layer reads the audio only if it uses it.
-            event = dataclasses.replace(event, attachment=self._lazy_attachment(incoming.download))
+            event = dataclasses.replace(event, attachment=described(self.application.bot, incoming.download))
             return await self._chat.handle(event)
         async with self._typing(incoming.chat_id):
             if incoming.download is not None:
                 try:
-                    attachment = await self._download(incoming.download)
+                    attachment = await download_file(self.application.bot, incoming.download)
                 except TelegramError as exc:
                     logger.warning("downloading a file from Telegram failed: %s", self._redacted(exc))
                     return [Reply(text=DOWNLOAD_FAILED)]
@@ -360,7 +360,7 @@ class TelegramBot:
         without the 20 MB refusal, which only matters to a file we would have read.
 
         Voice notes are not downloaded here either: they reach the chat layer described (size,
-        duration, MIME type) with a `fetch` for their bytes (`_lazy_attachment`).
+        duration, MIME type) with a `fetch` for their bytes (`files.described`).
         """
         event = incoming.event
         has_file = incoming.download is not None or incoming.refusal == TOO_BIG
@@ -375,41 +375,6 @@ class TelegramBot:
             return incoming
         refusal = None if incoming.refusal == TOO_BIG else incoming.refusal
         return dataclasses.replace(incoming, download=None, refusal=refusal)
-
-    def _lazy_attachment(self, download: Download) -> Attachment:
-        """A voice note as Telegram describes it; `read()` downloads it (raises on a refused download)."""
-
-        async def fetch() -> bytes:
-            attachment = await self._download(download)
-            if attachment is None:
-                raise TelegramDownloadRefused(download.filename)
-            return attachment.content
-
-        return Attachment(
-            filename=download.filename,
-            mime_type=download.mime_type,
-            duration_s=download.duration_s,
-            size=download.size,
-            fetch=fetch,
-        )
-
-    async def _download(self, download: Download) -> Attachment | None:
-        """The file's bytes (getFile + download); None when Telegram says it is too big."""
-        try:
-            file = await self.application.bot.get_file(download.file_id)
-        except BadRequest as exc:
-            if "too big" in exc.message.lower():
-                return None
-            raise
-        if file.file_size is not None and file.file_size > 20 * 1024 * 1024:
-            return None
-        content = bytes(await file.download_as_bytearray())
-        return Attachment(
-            filename=download.filename,
-            content=content,
-            mime_type=download.mime_type,
-            duration_s=download.duration_s,
-        )
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int) -> AsyncIterator[None]:
@@ -427,9 +392,3 @@ class TelegramBot:
         while True:
             await self._sender.chat_action(chat_id, ChatAction.TYPING)
             await asyncio.sleep(TYPING_EVERY_S)
-
-
-def _default_rate_limiter(token: str, redis_url: str | None) -> BaseRateLimiter[Any]:
-    from bots.telegram.ratelimit import limiter_for
-
-    return limiter_for(token, redis_url)

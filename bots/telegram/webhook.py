@@ -160,10 +160,9 @@ class WebhookServer:
         try:
             await asyncio.shield(task)  # a dropped connection does not abandon the update
         except asyncio.CancelledError:
-            if not task.cancelled():  # the connection went away; the update goes on being handled
-                reply.release()
-                raise
             reply.release()
+            if not task.cancelled():  # the connection went away; the update goes on being handled
+                raise
             return web.Response(status=503, text="Stopping")  # cut off at stop: Telegram delivers it again
         except Exception:
             reply.release()

@@ -11,7 +11,7 @@ import pytest
 
 from core.domain.errors import NotFound, ProviderRefused, ProviderUnavailable
 from core.domain.models import DeliveryAddress, JobKind, JobStatus, Learner
-from core.domain.services.jobs import text_pieces
+from core.domain.services._text_pieces import text_pieces
 from tests.fakes import FakeLanguageModel, JobWorld, build_job_world
 
 ARTICLE: dict[str, Any] = {
@@ -267,9 +267,7 @@ async def test_a_learner_who_blocked_the_bot_fails_the_job_silently() -> None:
 async def test_a_job_for_a_platform_without_a_messenger_fails() -> None:
     world = world_with()
     learner = await world.learner()
-    requested = await world.jobs.jobs.request(
-        learner.id, JobKind.ARTICLE, {}, DeliveryAddress("discord", "55", "66")
-    )
+    requested = await world.jobs.jobs.request(learner.id, JobKind.ARTICLE, {}, DeliveryAddress("discord", "55", "66"))
     failed = await world.jobs.jobs.run(requested.job.id, world.messengers)
     assert failed is not None and failed.status is JobStatus.FAILED
     assert world.model.calls == []

@@ -29,8 +29,9 @@ from core.domain.models import (
     OutgoingMessage,
 )
 from core.domain.ports import Clock, LanguageModel, Translator, UnitOfWork, UnitOfWorkFactory
+from core.domain.services._quotas import check_daily_quota, learner_day_start
 from core.domain.services._rules import load_active_pair
-from core.domain.services.jobs import JobFailed, JobRun, check_daily_quota, learner_day_start
+from core.domain.services.jobs import JobFailed, JobRun
 from core.domain.services.speech import SpeechService
 
 MAX_TOPIC_CHARS = 200

@@ -25,12 +25,10 @@ recorded, so a failure in the middle of a long text resends none of the pieces a
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from core.domain.errors import (
     DomainError,
@@ -39,7 +37,6 @@ from core.domain.errors import (
     ProviderError,
     ProviderRefused,
     ProviderUnavailable,
-    QuotaExceeded,
     RecipientUnavailable,
 )
 from core.domain.models import (
@@ -53,7 +50,8 @@ from core.domain.models import (
     SweepReport,
 )
 from core.domain.ports import Clock, JobQueue, Messenger, UnitOfWork, UnitOfWorkFactory
-from core.domain.services._rules import day_start, learner_zone, load_learner, local_day, new_id, next_day
+from core.domain.services._rules import new_id
+from core.domain.services._text_pieces import text_pieces
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +59,6 @@ STATUS_MESSAGE = "status_message_id"
 DELIVERED = "delivered"
 SENT = "sent"
 SWEEP_BATCH = 200
-# A text piece of at most this many UTF-16 code units (plus a short label) is one platform
-# message on every messenger we have (Telegram's limit is 4,096).
-TEXT_PIECE_UNITS = 3500
-_SENTENCE_END = re.compile(r"[.!?…。！？][)\]\"'”’»]*\s")
 
 
 @dataclass(frozen=True)
@@ -434,48 +428,6 @@ def _ready(message: OutgoingMessage) -> Callable[[], Awaitable[OutgoingMessage]]
     return build
 
 
-def _units(text: str) -> int:
-    """Length as messaging platforms count it (Telegram): UTF-16 code units."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
-
-
-def _fit(text: str, limit: int) -> int:
-    """The largest end such that text[:end] is at most `limit` UTF-16 code units."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
-
-
-def text_pieces(text: str, limit: int = TEXT_PIECE_UNITS) -> list[str]:
-    """`text` in pieces of at most `limit` UTF-16 code units, none empty, in order.
-
-    A piece ends at the last paragraph break, else line break, else sentence end, else space of
-    its window that leaves it at least half full; else at the window's end.
-    """
-    pieces: list[str] = []
-    rest = text.strip()
-    while _units(rest) > limit:
-        end = max(1, _fit(rest, limit))
-        window, floor = rest[:end], max(1, end // 2)
-        cut = window.rfind("\n\n")
-        if cut < floor:
-            cut = window.rfind("\n")
-        if cut < floor:
-            cut = max((match.end() for match in _SENTENCE_END.finditer(window)), default=-1)
-        if cut < floor:
-            cut = window.rfind(" ")
-        if cut < floor:
-            cut = end
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
 # --- what the learner reads -------------------------------------------------------------------
 
 
@@ -495,33 +447,3 @@ def failed_text(label: str) -> str:
 
 def failure_message(label: str, reason: str) -> str:
     return f"Sorry, your {label} could not be made. {reason}"
-
-
-# --- daily quotas -----------------------------------------------------------------------------
-
-
-async def learner_day_start(uow: UnitOfWork, learner_id: str, now: datetime) -> tuple[datetime, ZoneInfo]:
-    """When the learner's current day began (UTC), and their zone: daily quotas count from there."""
-    learner = await load_learner(uow, learner_id)
-    zone = learner_zone(learner.settings)
-    return day_start(local_day(now, zone), zone), zone
-
-
-def check_daily_quota(used: int, quota: int, what: str, now: datetime, zone: ZoneInfo) -> None:
-    """QuotaExceeded when `used` reached `quota`, saying when the learner's next day starts."""
-    if used < quota:
-        return
-    if quota <= 0:
-        raise QuotaExceeded(f"{what.capitalize()} are turned off here.")
-    reset = day_start(next_day(local_day(now, zone)), zone)
-    raise QuotaExceeded(
-        f"You have used today's {quota} {what}. More from midnight ({zone.key} time), in {_duration(reset - now)}."
-    )
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = max(1, (int(delta.total_seconds()) + 59) // 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"

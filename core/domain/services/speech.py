@@ -30,8 +30,9 @@ from core.domain.models import (
     SpeechResult,
 )
 from core.domain.ports import Clock, MediaStore, Messenger, SpeechSynthesizer, UnitOfWork, UnitOfWorkFactory
+from core.domain.services._quotas import check_daily_quota, learner_day_start
 from core.domain.services._rules import language_code, load_active_pair
-from core.domain.services.jobs import JobRun, check_daily_quota, learner_day_start
+from core.domain.services.jobs import JobRun
 
 LISTEN_MAX_CHARS = 300
 LISTEN_EXAMPLE = "/listen ¿Dónde está la estación?"
